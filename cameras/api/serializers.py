@@ -1,0 +1,131 @@
+"""Explicit fields only. Stream credentials are write-only; the API says whether they are set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from cameras.models import Camera, Funding, Site, Sponsor
+from cameras.services import save_camera
+from portal.api.base import WardOwnedSerializer, request_user
+from portal.api.fields import SafeGeometryField as GeometryField
+
+
+class CameraSerializer(WardOwnedSerializer):
+    location = GeometryField(
+        geom_type="Point", help_text='GeoJSON point, e.g. {"type": "Point", "coordinates": [106.78, 10.84]}.'
+    )
+    fov = GeometryField(read_only=True, help_text="Field-of-view sector, derived from location, heading, angle, range.")
+    old_ward = serializers.PrimaryKeyRelatedField(read_only=True)
+    old_ward_name = serializers.CharField(source="old_ward.name", read_only=True, default=None)
+    stream_username = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
+    stream_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200, style={"input_type": "password"}
+    )
+    has_stream_credentials = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id",
+            "ward",
+            "code",
+            "name",
+            "address",
+            "location",
+            "old_ward",
+            "old_ward_name",
+            "heading",
+            "fov_angle",
+            "range_m",
+            "kind",
+            "programme",
+            "status",
+            "site",
+            "sponsor",
+            "installed_on",
+            "cost_vnd",
+            "main_stream_url",
+            "sub_stream_url",
+            "stream_username",
+            "stream_password",
+            "has_stream_credentials",
+            "retention_days",
+            "analysis_fps",
+            "fov",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        # Uniqueness of (ward, code) is checked by the service with a message naming the code.
+        validators: list[Any] = []
+
+    def save_instance(self, instance: Any) -> None:
+        save_camera(camera=instance, actor=request_user(self.context), request=self.context.get("request"))
+
+
+class CameraLayerSerializer(GeoFeatureModelSerializer):
+    """Slim map layer: the camera point (or its sector with ``?geometry=fov``) and what a popup shows."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    programme_label = serializers.CharField(source="get_programme_display", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Camera
+        geo_field = "location"
+        fields = [
+            "id",
+            "code",
+            "name",
+            "address",
+            "status",
+            "status_label",
+            "programme",
+            "programme_label",
+            "kind",
+            "kind_label",
+            "heading",
+            "fov_angle",
+            "range_m",
+            "old_ward",
+        ]
+
+
+class CameraSectorLayerSerializer(CameraLayerSerializer):
+    class Meta(CameraLayerSerializer.Meta):
+        geo_field = "fov"
+
+
+class SiteSerializer(WardOwnedSerializer):
+    location = GeometryField(geom_type="Point", required=False, allow_null=True)
+    camera_count = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Site
+        fields = ["id", "ward", "code", "name", "address", "location", "note", "camera_count"]
+        validators: list[Any] = []
+
+
+class SiteLayerSerializer(GeoFeatureModelSerializer):
+    class Meta:
+        model = Site
+        geo_field = "location"
+        fields = ["id", "code", "name", "address"]
+
+
+class SponsorSerializer(WardOwnedSerializer):
+    class Meta:
+        model = Sponsor
+        fields = ["id", "ward", "name", "website", "note"]
+        validators: list[Any] = []
+
+
+class FundingSerializer(WardOwnedSerializer):
+    cameras = serializers.PrimaryKeyRelatedField(many=True, queryset=Camera.objects.all(), required=False)
+
+    class Meta:
+        model = Funding
+        fields = ["id", "ward", "sponsor", "amount_vnd", "date", "note", "cameras"]

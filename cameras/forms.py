@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from leaflet.forms.widgets import LeafletWidget
+
+from cameras.importer import MAX_ROWS
+from cameras.models import Camera, Site, Sponsor
+from cameras.services import validate_camera
+from portal.models import Ward
+
+
+class CameraForm(forms.ModelForm):
+    """Edit page for admins. A blank password keeps the stored one; it is never shown back."""
+
+    stream_password = forms.CharField(
+        label=_("stream password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to keep the current password."),
+    )
+    stream_username = forms.CharField(label=_("stream username"), required=False, max_length=200)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "code",
+            "name",
+            "address",
+            "location",
+            "heading",
+            "fov_angle",
+            "range_m",
+            "kind",
+            "programme",
+            "status",
+            "site",
+            "sponsor",
+            "installed_on",
+            "cost_vnd",
+            "main_stream_url",
+            "sub_stream_url",
+            "stream_username",
+            "stream_password",
+            "retention_days",
+            "analysis_fps",
+        ]
+        widgets = {
+            "location": LeafletWidget(attrs={"geom_type": "Point"}),
+            "installed_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, ward: Ward, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ward = ward
+        self.instance.ward = ward
+        self.fields["site"].queryset = Site.objects.for_ward(ward)
+        self.fields["sponsor"].queryset = Sponsor.objects.for_ward(ward)
+        self.fields["stream_username"].initial = ""
+        self._old_password = self.instance.stream_password if self.instance.pk else ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("stream_password"):
+            data["stream_password"] = self._old_password
+            self.instance.stream_password = self._old_password
+        if self.errors:
+            return data
+        try:
+            validate_camera(self.instance)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or GeoJSON file"), help_text=_("At most %(n)d cameras per file.") % {"n": MAX_ROWS})
+    ward = forms.ModelChoiceField(label=_("Ward for rows without a ward column"), queryset=Ward.objects.none(), required=False)
+
+    def __init__(self, *args: Any, wards: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ward"].queryset = wards
+
+    def clean_file(self) -> Any:
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.CAMERA_IMPORT_MAX_BYTES:
+            raise ValidationError(
+                _("The file is %(size)d bytes; the limit is %(max)d. Split it into smaller files.")
+                % {"size": upload.size, "max": settings.CAMERA_IMPORT_MAX_BYTES}
+            )
+        return upload

@@ -1,0 +1,83 @@
+"""Writes for cameras, sites, sponsors and fundings; each validates, derives, saves and audits.
+
+A camera's old ward and field-of-view sector are derived here from its position, heading, angle
+and range, so the API, the pages, the import and the admin all store the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cameras.geometry import check_position, sector_polygon
+from cameras.models import Camera
+from cameras.validators import split_stream_url
+from portal.models import OldWard
+from portal.services import audit, client_ip
+
+# A camera may stand on the street just across the ward line (~300 m in degrees at HCMC).
+WARD_TOLERANCE_DEG = 0.003
+
+
+def derive_camera(camera: Camera) -> None:
+    """Validate position and stream URLs; fill ``fov``, ``old_ward`` and the credential fields.
+
+    Raises ``ValidationError`` with a message per field naming what to fix.
+    """
+    errors: dict[str, list[str]] = {}
+    if camera.location is None:
+        errors["location"] = [_("A camera needs a location (longitude and latitude).")]
+    else:
+        problem = check_position(camera.location.x, camera.location.y)
+        if problem:
+            errors["location"] = [
+                _("Location %(lon).6f, %(lat).6f: %(problem)s.")
+                % {"lon": camera.location.x, "lat": camera.location.y, "problem": problem}
+            ]
+        elif camera.ward_id and not camera.ward.boundary.buffer(WARD_TOLERANCE_DEG).contains(camera.location):
+            errors["location"] = [
+                _("Location %(lon).6f, %(lat).6f is outside ward %(ward)s.")
+                % {"lon": camera.location.x, "lat": camera.location.y, "ward": camera.ward.name}
+            ]
+    for field in ("main_stream_url", "sub_stream_url"):
+        try:
+            clean, user, password = split_stream_url(getattr(camera, field))
+        except ValidationError as exc:
+            errors[field] = list(exc.messages)
+            continue
+        setattr(camera, field, clean)
+        # Credentials written into a URL move to the encrypted fields and out of the URL.
+        if user and not camera.stream_username:
+            camera.stream_username = user
+        if password and not camera.stream_password:
+            camera.stream_password = password
+    if errors:
+        raise ValidationError(errors)
+    assert camera.location is not None
+    camera.fov = sector_polygon(camera.location, camera.heading, camera.fov_angle, camera.range_m)
+    camera.old_ward = OldWard.objects.filter(ward_id=camera.ward_id, boundary__contains=camera.location).order_by("id").first()
+
+
+def validate_camera(camera: Camera, *, exclude_unique: bool = False) -> None:
+    """Everything a save would check, without saving (the import's dry run uses it)."""
+    derive_camera(camera)
+    camera.full_clean(exclude=["fov"], validate_unique=not exclude_unique, validate_constraints=not exclude_unique)
+
+
+@transaction.atomic
+def save_camera(*, camera: Camera, actor: Any, request: Any = None, reason: str = "") -> Camera:
+    created = camera.pk is None
+    validate_camera(camera)
+    camera.save()
+    audit(
+        action="camera_created" if created else "camera_changed",
+        actor=actor,
+        ward=camera.ward_id,
+        obj=camera,
+        reason=reason,
+        ip=client_ip(request),
+    )
+    return camera

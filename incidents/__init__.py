@@ -1,0 +1,1 @@
+"""Case files, evidence and custody, exports, watchlists, sponsor reports (investigations issue)."""

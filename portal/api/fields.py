@@ -1,0 +1,58 @@
+"""GeoJSON geometry input that GDAL cannot be tricked with.
+
+GDAL before 3.9 may open files or URLs named in a spatial reference, so a ``crs`` member (or any
+member but ``type`` and ``coordinates``) is refused and geometries are always WGS 84.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+
+GEOMETRY_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
+
+
+def parse_geojson_geometry(value: Any) -> GEOSGeometry:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise serializers.ValidationError(_("Not valid JSON: %(msg)s.") % {"msg": exc.msg}) from exc
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
+        raise serializers.ValidationError(_('Give a GeoJSON geometry, e.g. {"type": "Point", "coordinates": [106.78, 10.84]}.'))
+    extra = sorted(set(value) - {"type", "coordinates"})
+    if extra:
+        raise serializers.ValidationError(
+            _("Only “type” and “coordinates” are accepted in a geometry (remove %(keys)s); coordinates are WGS 84.")
+            % {"keys": ", ".join(extra)}
+        )
+    try:
+        geometry = GEOSGeometry(json.dumps({"type": value["type"], "coordinates": value.get("coordinates")}), srid=4326)
+    except (GEOSException, ValueError, TypeError) as exc:
+        raise serializers.ValidationError(_("The coordinates do not form a valid %(type)s.") % {"type": value["type"]}) from exc
+    geometry.srid = 4326
+    return geometry
+
+
+class SafeGeometryField(GeometryField):
+    def __init__(self, *args: Any, geom_type: str | None = None, **kwargs: Any) -> None:
+        self.geom_type = geom_type
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, value: Any) -> GEOSGeometry | None:
+        if value in ("", None):
+            return None
+        geometry = parse_geojson_geometry(value)
+        if self.geom_type and geometry.geom_type not in self.geom_type.split("|"):
+            raise serializers.ValidationError(
+                _("Expected a %(want)s, got a %(got)s.")
+                % {"want": self.geom_type.replace("|", " or "), "got": geometry.geom_type}
+            )
+        if geometry.geom_type == "Point" and geometry.empty:
+            raise serializers.ValidationError(_("The point has no coordinates."))
+        return geometry

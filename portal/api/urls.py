@@ -1,0 +1,26 @@
+"""The REST API: every resource by plural name, OpenAPI schema and docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from cameras.api.views import CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
+from portal.api.views import MeView, OldWardViewSet, TokenView, WardViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("wards", WardViewSet, basename="ward")
+router.register("old-wards", OldWardViewSet, basename="oldward")
+router.register("cameras", CameraViewSet, basename="camera")
+router.register("sites", SiteViewSet, basename="site")
+router.register("sponsors", SponsorViewSet, basename="sponsor")
+router.register("fundings", FundingViewSet, basename="funding")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("me/", MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

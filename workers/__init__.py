@@ -1,0 +1,1 @@
+"""Celery tasks and stream supervisors that drive ``analytics`` for ``cameras``."""
