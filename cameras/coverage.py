@@ -9,6 +9,7 @@ PostGIS and SpatiaLite, whose ST_ functions share names and meaning here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -36,7 +37,7 @@ class WardCoverage:
     old_wards: list[AreaCoverage]
 
 
-def _rows(sql: str, params: list[object]) -> list[tuple]:
+def _rows(sql: str, params: list[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())

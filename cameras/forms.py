@@ -20,9 +20,11 @@ class CameraForm(forms.ModelForm):
         label=_("stream password"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Leave blank to keep the current password."),
+        help_text=_("Leave blank to keep the stored password."),
     )
-    stream_username = forms.CharField(label=_("stream username"), required=False, max_length=200)
+    stream_username = forms.CharField(
+        label=_("stream username"), required=False, max_length=200, help_text=_("Leave blank to keep the stored username.")
+    )
 
     class Meta:
         model = Camera
@@ -57,23 +59,32 @@ class CameraForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.ward = ward
         self.instance.ward = ward
-        self.fields["site"].queryset = Site.objects.for_ward(ward)
-        self.fields["sponsor"].queryset = Sponsor.objects.for_ward(ward)
-        self.fields["stream_username"].initial = ""
-        self._old_password = self.instance.stream_password if self.instance.pk else ""
+        site_field: Any = self.fields["site"]
+        sponsor_field: Any = self.fields["sponsor"]
+        site_field.queryset = Site.objects.for_ward(ward)
+        sponsor_field.queryset = Sponsor.objects.for_ward(ward)
+        # Credentials are never shown back: both inputs start blank and blank keeps what is stored.
+        self._stored = {name: getattr(self.instance, name) for name in ("stream_username", "stream_password")}
+        self.initial["stream_username"] = ""
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if not data.get("stream_password"):
-            data["stream_password"] = self._old_password
-            self.instance.stream_password = self._old_password
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]
+        for name, stored in self._stored.items():
+            if not self.cleaned_data.get(name):
+                setattr(self.instance, name, stored)
         if self.errors:
-            return data
+            return
+        # Position checks and derived fields run on the instance once the form has filled it.
         try:
-            validate_camera(self.instance)
+            validate_camera(self.instance, exclude_unique=True)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, messages)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
         return data
 
 
@@ -83,7 +94,8 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, wards: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ward"].queryset = wards
+        ward_field: Any = self.fields["ward"]
+        ward_field.queryset = wards
 
     def clean_file(self) -> Any:
         from django.conf import settings

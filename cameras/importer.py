@@ -226,7 +226,8 @@ class RowChecker:
                 except ValueError:
                     err("longitude/latitude", _("Coordinates must be numbers in degrees, e.g. 106.78 and 10.84."))
 
-        camera = Camera(code=code, name=values.get("name", ""), address=values.get("address", ""), location=location)
+        camera = Camera(code=code, name=values.get("name", ""), address=values.get("address", ""))
+        camera.location = location  # type: ignore[assignment]
         if ward is not None:
             camera.ward = ward
         for name in FLOAT_FIELDS + INT_FIELDS:

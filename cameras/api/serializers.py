@@ -18,7 +18,7 @@ class CameraSerializer(WardOwnedSerializer):
         geom_type="Point", help_text='GeoJSON point, e.g. {"type": "Point", "coordinates": [106.78, 10.84]}.'
     )
     fov = GeometryField(read_only=True, help_text="Field-of-view sector, derived from location, heading, angle, range.")
-    old_ward = serializers.PrimaryKeyRelatedField(read_only=True)
+    old_ward: Any = serializers.PrimaryKeyRelatedField(read_only=True)
     old_ward_name = serializers.CharField(source="old_ward.name", read_only=True, default=None)
     stream_username = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
     stream_password = serializers.CharField(

@@ -61,9 +61,10 @@ class WardOwnedSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         if user is None:
             return
         if "ward" in self.fields and not self.fields["ward"].read_only:
-            self.fields["ward"].queryset = Ward.objects.restrict(user, CHANGE)
+            ward_field: Any = self.fields["ward"]
+            ward_field.queryset = Ward.objects.restrict(user, CHANGE)
         for field in self.fields.values():
-            relation = getattr(field, "child_relation", field)
+            relation: Any = getattr(field, "child_relation", field)
             queryset = getattr(relation, "queryset", None)
             if queryset is not None and issubclass(queryset.model, WardOwned):
                 relation.queryset = queryset.model.objects.restrict(user, VIEW)
@@ -105,7 +106,8 @@ class WardOwnedSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     @transaction.atomic
     def create(self, validated_data: dict[str, Any]) -> Any:
         many = {k: validated_data.pop(k) for k in list(validated_data) if self._is_many(k)}
-        instance = self.Meta.model(**validated_data)
+        model: Any = self.Meta.model
+        instance = model(**validated_data)
         self.save_instance(instance)
         for key, value in many.items():
             getattr(instance, key).set(value)
@@ -161,7 +163,7 @@ class WardFilterSet(django_filters.FilterSet):
 def find_own_ward(request: Any, value: str) -> Ward:
     """The caller's ward by slug or id; the same error whether the ward exists or not."""
     wards = Ward.objects.restrict(request.user)
-    lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
+    lookup: dict[str, Any] = {"pk": int(value)} if value.isdigit() else {"slug": value}
     ward = wards.filter(**lookup).first()
     if ward is None:
         raise exceptions.ValidationError({"ward": [_("“%(value)s” is not one of your wards.") % {"value": value}]})

@@ -17,7 +17,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     if isinstance(exc, ProtectedError):
-        used_by = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+        used_by = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         return Response(
             {"detail": _("Still in use by %(what)s: remove those first.") % {"what": ", ".join(map(str, used_by))}},
             status=409,

@@ -80,7 +80,7 @@ class MeView(APIView):
 
     @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
-        user = request.user
+        user: Any = request.user
         memberships = Membership.objects.filter(user=user).select_related("ward").order_by("-is_home", "ward__name")
         data = {
             "username": user.get_username(),

@@ -126,7 +126,7 @@ class Command(BaseCommand):
 
     def seed_ward(self, plan: WardPlan) -> int:
         cells = [cell(plan.grid, r, c) for r in range(2) for c in range(2)]
-        boundary = cells[0]
+        boundary: Any = cells[0]
         for extra in cells[1:]:
             boundary = boundary.union(extra)
         ward, made = Ward.objects.get_or_create(

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Start the ASGI server (Daphne) and a Celery worker together; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+PY=.venv/bin/python
+
+.venv/bin/celery -A portal worker --loglevel=INFO --concurrency=${WORKER_CONCURRENCY:-2} -Q default &
+WORKER=$!
+.venv/bin/daphne -b "$HOST" -p "$PORT" portal.asgi:application &
+WEB=$!
+stop() { kill "$WEB" "$WORKER" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop INT TERM EXIT
+
+password=$($PY -c "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','portal.settings');django.setup();from django.conf import settings;print(settings.DEMO_PASSWORD)")
+cat <<TXT
+
+  Mắt Thần is running:  http://$HOST:$PORT/
+  API docs:             http://$HOST:$PORT/api/docs/
+  Demo users (password: $password):
+    official.tang-nhon-phu  operator.tang-nhon-phu  investigator.tang-nhon-phu  admin.tang-nhon-phu
+    official.phuoc-long     operator.phuoc-long     investigator.phuoc-long     admin.phuoc-long
+    investigator.city (both wards)
+  Ctrl-C stops the server and the worker.
+
+TXT
+wait -n "$WEB" "$WORKER"
