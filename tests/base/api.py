@@ -1,0 +1,112 @@
+"""Generic API cases that every ward-owned endpoint runs (STYLE.md §11).
+
+Add an ``EndpointSpec`` to ``SPECS`` for each new router registration; ``test_every_endpoint_is_covered``
+fails otherwise. Each spec says how to make an object in a ward and, for writable endpoints, what to
+post and patch; related fields are probed with the other ward's objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cameras.models import Camera, Funding, Site, Sponsor
+from portal.models import OldWard, Ward
+from tests.base.factories import FundingFactory, OldWardFactory, SiteFactory, SponsorFactory, box, camera_in
+
+
+@dataclass
+class EndpointSpec:
+    basename: str
+    make: Callable[[Ward], Any]
+    create: Callable[[Ward], dict[str, Any]] | None = None
+    update: dict[str, Any] | None = None
+    # field name -> function(other ward) giving a related object of the other ward
+    related: dict[str, Callable[[Ward], Any]] = field(default_factory=dict)
+    many_related: set[str] = field(default_factory=set)
+    geojson: bool = False
+    deletable: bool = True
+    object_ward: Callable[[Any], Ward] = lambda obj: obj.ward
+
+    @property
+    def writable(self) -> bool:
+        return self.create is not None
+
+
+def _centre(ward: Ward) -> dict[str, Any]:
+    c = ward.boundary.centroid
+    return {"type": "Point", "coordinates": [c.x, c.y]}
+
+
+SPECS: list[EndpointSpec] = [
+    EndpointSpec(
+        basename="ward",
+        make=lambda ward: ward,
+        geojson=True,
+        deletable=False,
+        object_ward=lambda obj: obj,
+    ),
+    EndpointSpec(
+        basename="oldward",
+        make=lambda ward: OldWardFactory(ward=ward, name=f"Spec old ward {OldWard.objects.count()}"),
+        create=lambda ward: {
+            "name": "Drawn old ward",
+            "boundary": {"type": "Polygon", "coordinates": [list(ward.boundary[0][0].coords)]},
+        },
+        update={"name": "Renamed old ward"},
+        geojson=True,
+    ),
+    EndpointSpec(
+        basename="camera",
+        make=lambda ward: camera_in(ward),
+        create=lambda ward: {
+            "code": "NEW-001",
+            "name": "Cổng chợ",
+            "location": _centre(ward),
+            "heading": 45,
+            "fov_angle": 90,
+            "range_m": 40,
+            "kind": "regular",
+            "programme": "old_ward",
+            "status": "online",
+            "main_stream_url": "rtsp://10.1.2.3:554/stream1",
+        },
+        update={"status": "maintenance", "name": "Đổi tên"},
+        related={"site": lambda ward: SiteFactory(ward=ward), "sponsor": lambda ward: SponsorFactory(ward=ward)},
+        geojson=True,
+    ),
+    EndpointSpec(
+        basename="site",
+        make=lambda ward: SiteFactory(ward=ward),
+        create=lambda ward: {"code": "S99", "name": "Ngã tư mới", "location": _centre(ward)},
+        update={"name": "Ngã tư đổi tên"},
+        geojson=True,
+    ),
+    EndpointSpec(
+        basename="sponsor",
+        make=lambda ward: SponsorFactory(ward=ward),
+        create=lambda ward: {"name": "Công ty Tài trợ Mới"},
+        update={"note": "Gia hạn tài trợ"},
+    ),
+    EndpointSpec(
+        basename="funding",
+        make=lambda ward: FundingFactory(ward=ward),
+        create=lambda ward: {
+            "sponsor": SponsorFactory(ward=ward).pk,
+            "amount_vnd": 250_000_000,
+            "date": "2026-05-01",
+            "cameras": [camera_in(ward).pk],
+        },
+        update={"amount_vnd": 300_000_000},
+        related={
+            "sponsor": lambda ward: SponsorFactory(ward=ward),
+            "cameras": lambda ward: camera_in(ward, code=f"OTHER-{Camera.objects.count()}"),
+        },
+        many_related={"cameras"},
+    ),
+]
+
+MODELS = {"ward": Ward, "oldward": OldWard, "camera": Camera, "site": Site, "sponsor": Sponsor, "funding": Funding}
+
+__all__ = ["MODELS", "SPECS", "EndpointSpec", "box"]
