@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from cameras.geometry import METRES_PER_DEGREE_LAT
-from cameras.models import Camera, Funding, Site, Sponsor
+from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
 from portal.api.base import WardFilterSet
 
 MAX_RADIUS_M = 20_000
@@ -99,3 +99,11 @@ class FundingFilterSet(WardFilterSet):
     class Meta:
         model = Funding
         fields = ["ward", "sponsor"]
+
+
+class CameraImportFilterSet(WardFilterSet):
+    status = django_filters.ChoiceFilter(choices=CameraImport.Status.choices)
+
+    class Meta:
+        model = CameraImport
+        fields = ["ward", "status"]

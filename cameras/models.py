@@ -138,3 +138,39 @@ class Funding(WardOwned):
 
     def __str__(self) -> str:
         return f"{self.sponsor} · {self.amount_vnd:,} VND · {self.date}"
+
+
+def import_upload_path(instance: CameraImport, filename: str) -> str:
+    return f"imports/{instance.ward_id}/{instance.sha256}.{instance.format}"
+
+
+class CameraImport(WardOwned):
+    """A legacy camera file checked (and, unless a dry run, imported) by a worker: all rows or none."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected: the file has errors, nothing saved")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    format = models.CharField(_("format"), max_length=10)
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=import_upload_path)
+    dry_run = models.BooleanField(_("dry run"), default=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+
+    ward_view_roles = frozenset({"admin"})
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("camera import")
+        verbose_name_plural = _("camera imports")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"

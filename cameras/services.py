@@ -81,3 +81,71 @@ def save_camera(*, camera: Camera, actor: Any, request: Any = None, reason: str 
         ip=client_ip(request),
     )
     return camera
+
+
+def queue_import(*, ward: Any, actor: Any, filename: str, data: bytes, dry_run: bool, request: Any = None) -> Any:
+    """Store the file and hand it to a worker (after commit); the worker fills in the report."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from cameras.importer import detect_format
+    from cameras.models import CameraImport
+    from workers.tasks import run_camera_import
+
+    with transaction.atomic():
+        job = CameraImport(
+            ward=ward,
+            created_by=actor,
+            filename=filename[:200],
+            format=detect_format(filename, data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            dry_run=dry_run,
+        )
+        job.file.save(job.sha256, ContentFile(data), save=False)
+        job.save()
+        audit(
+            action="camera_import_queued",
+            actor=actor,
+            ward=ward,
+            obj=job,
+            ip=client_ip(request),
+            detail={"sha256": job.sha256, "dry_run": dry_run},
+        )
+        transaction.on_commit(lambda: run_camera_import.delay(job.pk))
+    return job
+
+
+def run_import(*, import_id: int) -> str:
+    """Worker side of an import job. Safe to run twice: a finished job is left as it is, and the
+    cameras and the job's final status are committed together, so a worker dying in between leaves
+    the job to be run again from the start with nothing saved."""
+    from django.utils import timezone
+
+    from cameras.importer import ImportFileError, import_file
+    from cameras.models import CameraImport
+    from portal.models import Ward
+    from portal.querysets import CHANGE
+
+    with transaction.atomic():
+        job = CameraImport.objects.select_for_update().select_related("ward", "created_by").filter(pk=import_id).first()
+        if job is None or job.status in (CameraImport.Status.DONE, CameraImport.Status.REJECTED, CameraImport.Status.FAILED):
+            return "skipped"
+        CameraImport.objects.filter(pk=job.pk).update(status=CameraImport.Status.RUNNING)
+    wards = list(Ward.objects.restrict(job.created_by, CHANGE))
+    with transaction.atomic():
+        try:
+            with job.file.open("rb") as handle:
+                data = handle.read()
+            report = import_file(
+                data=data, filename=job.filename, wards=wards, default_ward=job.ward, actor=job.created_by, dry_run=job.dry_run
+            )
+        except ImportFileError as exc:
+            job.status = CameraImport.Status.REJECTED
+            job.report = {"errors": [{"line": 0, "column": "file", "message": str(exc)}], "rows": 0, "saved": 0}
+        else:
+            job.report = report.as_dict()
+            job.status = CameraImport.Status.DONE if report.ok else CameraImport.Status.REJECTED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "report", "finished_at"])
+    return str(job.status)

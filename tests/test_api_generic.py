@@ -55,8 +55,10 @@ def test_list_shows_own_ward_only(spec: EndpointSpec, role: str, api: Any, ward_
     response = api(ward_a.users[role]).get(list_url(spec))
     assert response.status_code == 200
     found = result_ids(response)
-    assert mine.pk in found
+    assert (mine.pk in found) == (role in spec.view_roles)
     assert theirs.pk not in found
+    if role not in spec.view_roles:
+        assert api(ward_a.users[role]).get(detail_url(spec, mine)).status_code == 404
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.geojson], ids=[s.basename for s in SPECS if s.geojson])
@@ -95,6 +97,8 @@ def test_city_user_sees_both_wards_and_filters_by_ward(
 ) -> None:
     from portal.models import AuditEntry
 
+    if "investigator" not in spec.view_roles:
+        pytest.skip("the city user is an investigator; this endpoint is for other roles")
     mine, theirs = spec.make(ward_a.ward), spec.make(ward_b.ward)
     client = api(city_user)
     assert {mine.pk, theirs.pk} <= result_ids(client.get(list_url(spec)))
@@ -111,35 +115,46 @@ def test_only_admins_write(spec: EndpointSpec, api: Any, ward_a: Any) -> None:
     obj = spec.make(ward_a.ward)
     for role in ("official", "operator", "investigator"):
         client = api(ward_a.users[role])
-        assert client.post(list_url(spec), spec.create(ward_a.ward), format="json").status_code == 403, role
-        assert client.patch(detail_url(spec, obj), spec.update, format="json").status_code == 403, role
-        assert client.delete(detail_url(spec, obj)).status_code == 403, role
+        assert client.post(list_url(spec), spec.create(ward_a.ward), format=spec.create_format).status_code == 403, role
+        hidden = 404 if role not in spec.view_roles else 403
+        if spec.update is not None:
+            assert client.patch(detail_url(spec, obj), spec.update, format="json").status_code == hidden, role
+        if spec.deletable:
+            assert client.delete(detail_url(spec, obj)).status_code == hidden, role
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.writable], ids=[s.basename for s in SPECS if s.writable])
 def test_admin_creates_updates_deletes_in_own_ward(spec: EndpointSpec, api: Any, ward_a: Any, ward_b: Any) -> None:
     from portal.models import AuditEntry
 
-    assert spec.create is not None and spec.update is not None
+    assert spec.create is not None
     client = api(ward_a.users["admin"])
-    response = client.post(list_url(spec), spec.create(ward_a.ward), format="json")
-    assert response.status_code == 201, response.json()
+    response = client.post(list_url(spec), spec.create(ward_a.ward), format=spec.create_format)
+    assert response.status_code == spec.created_status, response.json()
     created = response.json()
     assert created["ward"] == ward_a.ward.slug
-    response = client.patch(reverse(f"api:{spec.basename}-detail", args=[created["id"]]), spec.update, format="json")
-    assert response.status_code == 200, response.json()
-    for key, value in spec.update.items():
-        assert response.json()[key] == value
-    assert AuditEntry.objects.filter(actor=ward_a.users["admin"], object_id=str(created["id"])).count() >= 2
-    response = client.delete(reverse(f"api:{spec.basename}-detail", args=[created["id"]]))
-    assert response.status_code == 204
+    url = reverse(f"api:{spec.basename}-detail", args=[created["id"]])
+    assert client.get(url).status_code == 200
+    if spec.update is not None:
+        response = client.patch(url, spec.update, format="json")
+        assert response.status_code == 200, response.json()
+        for key, value in spec.update.items():
+            assert response.json()[key] == value
+        assert AuditEntry.objects.filter(actor=ward_a.users["admin"], object_id=str(created["id"])).count() >= 2
+    else:
+        assert client.patch(url, {}, format="json").status_code == 405
+    if spec.deletable:
+        assert client.delete(url).status_code == 204
+        assert client.get(url).status_code == 404
+    else:
+        assert client.delete(url).status_code == 405
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.writable], ids=[s.basename for s in SPECS if s.writable])
 def test_admin_cannot_write_into_other_ward(spec: EndpointSpec, api: Any, ward_a: Any, ward_b: Any) -> None:
     assert spec.create is not None
     payload = spec.create(ward_a.ward) | {"ward": ward_b.ward.slug}
-    response = api(ward_a.users["admin"]).post(list_url(spec), payload, format="json")
+    response = api(ward_a.users["admin"]).post(list_url(spec), payload, format=spec.create_format)
     assert response.status_code == 400
     assert "ward" in response.json()
 
@@ -163,14 +178,14 @@ def test_related_objects_of_other_ward_are_refused(spec: EndpointSpec, api: Any,
 def test_unknown_fields_are_named(spec: EndpointSpec, api: Any, ward_a: Any) -> None:
     assert spec.create is not None
     payload = spec.create(ward_a.ward) | {"colour": "red"}
-    response = api(ward_a.users["admin"]).post(list_url(spec), payload, format="json")
+    response = api(ward_a.users["admin"]).post(list_url(spec), payload, format=spec.create_format)
     assert response.status_code == 400
     assert "colour" in response.json()
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=ids)
 def test_list_query_count_does_not_grow(spec: EndpointSpec, api: Any, ward_a: Any) -> None:
-    client = api(ward_a.users["official"])
+    client = api(ward_a.users["admin" if "official" not in spec.view_roles else "official"])
     spec.make(ward_a.ward)
     client.get(list_url(spec))  # warm the per-user role cache
     with CaptureQueriesContext(connection) as one:

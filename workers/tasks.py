@@ -1,11 +1,15 @@
-"""Celery tasks. One base class gives every task logging, retries with backoff and acks-late."""
+"""Celery tasks. One base class gives every task logging, retries with backoff and acks-late.
+
+Tasks take ids, never objects, and are safe to run twice: each checks the state of the row it owns
+before working, and records its outcome in that row in the same transaction as its effects.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 
 logger = logging.getLogger(__name__)
 
@@ -20,5 +24,12 @@ class MatthanTask(Task):
     max_retries = 5
     acks_late = True
 
-    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         logger.error("task %s[%s] failed: %s", self.name, task_id, exc)
+
+
+@shared_task(base=MatthanTask, name="cameras.run_import")
+def run_camera_import(import_id: int) -> str:
+    from cameras.services import run_import
+
+    return run_import(import_id=import_id)

@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from cameras.models import Camera, Funding, Site, Sponsor
-from cameras.services import save_camera
+from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
+from cameras.services import queue_import, save_camera
 from portal.api.base import WardOwnedSerializer, request_user
 from portal.api.fields import SafeGeometryField as GeometryField
 
@@ -129,3 +129,51 @@ class FundingSerializer(WardOwnedSerializer):
     class Meta:
         model = Funding
         fields = ["id", "ward", "sponsor", "amount_vnd", "date", "note", "cameras"]
+
+
+class CameraImportSerializer(WardOwnedSerializer):
+    """Upload a CSV or GeoJSON file; a worker checks every row and (unless ``dry_run``) saves all or none."""
+
+    file = serializers.FileField(write_only=True, help_text="CSV with a header row, or a GeoJSON FeatureCollection of points.")
+    dry_run = serializers.BooleanField(default=True, help_text="Check only (default). Send false to import.")
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = CameraImport
+        fields = [
+            "id",
+            "ward",
+            "file",
+            "dry_run",
+            "filename",
+            "format",
+            "sha256",
+            "status",
+            "status_label",
+            "report",
+            "created_by",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = ["filename", "format", "sha256", "status", "report", "created_at", "finished_at"]
+
+    def validate_file(self, upload: Any) -> Any:
+        from django.conf import settings
+
+        if upload.size > settings.CAMERA_IMPORT_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The file is {upload.size} bytes; the limit is {settings.CAMERA_IMPORT_MAX_BYTES}. Split it into smaller files."
+            )
+        return upload
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        upload = validated_data["file"]
+        return queue_import(
+            ward=validated_data["ward"],
+            actor=request_user(self.context),
+            filename=upload.name or "cameras.csv",
+            data=upload.read(),
+            dry_run=validated_data["dry_run"],
+            request=self.context.get("request"),
+        )

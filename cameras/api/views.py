@@ -3,15 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from cameras.api import serializers as s
 from cameras.filtersets import (
     CameraFilterSet,
+    CameraImportFilterSet,
     FundingFilterSet,
     SiteFilterSet,
     SponsorFilterSet,
 )
-from cameras.models import Camera, Funding, Site, Sponsor
+from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
 from portal.api.base import WardScopedViewSet
 
 
@@ -68,3 +70,18 @@ class FundingViewSet(WardScopedViewSet):
     queryset = Funding.objects.select_related("ward").prefetch_related("cameras").order_by("-date", "id")
     serializer_class = s.FundingSerializer
     filterset_class = FundingFilterSet
+
+
+class CameraImportViewSet(WardScopedViewSet):
+    """Legacy camera import jobs (ward admins). POST a file; poll the job until ``status`` is final."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = CameraImport.objects.select_related("ward", "created_by").order_by("-created_at", "-id")
+    serializer_class = s.CameraImportSerializer
+    filterset_class = CameraImportFilterSet
+    parser_classes = [MultiPartParser, FormParser]
+
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().create(request, *args, **kwargs)
+        response.status_code = 202
+        return response

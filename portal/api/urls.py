@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from cameras.api.views import CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
+from cameras.api.views import CameraImportViewSet, CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
 from portal.api.views import MeView, OldWardViewSet, TokenView, WardViewSet
 
 app_name = "api"
@@ -16,6 +16,7 @@ router.register("cameras", CameraViewSet, basename="camera")
 router.register("sites", SiteViewSet, basename="site")
 router.register("sponsors", SponsorViewSet, basename="sponsor")
 router.register("fundings", FundingViewSet, basename="funding")
+router.register("camera-imports", CameraImportViewSet, basename="cameraimport")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cameras.models import Camera, Funding, Site, Sponsor
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
 from portal.models import OldWard, Ward
 from tests.base.factories import FundingFactory, OldWardFactory, SiteFactory, SponsorFactory, box, camera_in
 
@@ -28,10 +30,30 @@ class EndpointSpec:
     geojson: bool = False
     deletable: bool = True
     object_ward: Callable[[Any], Ward] = lambda obj: obj.ward
+    view_roles: frozenset[str] = frozenset({"official", "operator", "investigator", "admin"})
+    create_format: str = "json"
+    created_status: int = 201
 
     @property
     def writable(self) -> bool:
         return self.create is not None
+
+
+def _import_in(ward: Ward) -> CameraImport:
+    from tests.base.factories import MembershipFactory, UserFactory
+
+    admin = UserFactory(username=f"importer.{ward.slug}")
+    if not admin.memberships.exists():
+        MembershipFactory(user=admin, ward=ward, role="admin")
+    return CameraImport.objects.create(
+        ward=ward, created_by=admin, filename="old.csv", format="csv", sha256="0" * 64, file="imports/none.csv"
+    )
+
+
+def _csv_for(ward: Ward) -> dict[str, Any]:
+    c = ward.boundary.centroid
+    body = f"code,name,longitude,latitude\nIMP-1,Imported,{c.x},{c.y}\n".encode()
+    return {"file": SimpleUploadedFile("cameras.csv", body, content_type="text/csv")}
 
 
 def _centre(ward: Ward) -> dict[str, Any]:
@@ -105,8 +127,25 @@ SPECS: list[EndpointSpec] = [
         },
         many_related={"cameras"},
     ),
+    EndpointSpec(
+        basename="cameraimport",
+        make=_import_in,
+        create=_csv_for,
+        deletable=False,
+        view_roles=frozenset({"admin"}),
+        create_format="multipart",
+        created_status=202,
+    ),
 ]
 
-MODELS = {"ward": Ward, "oldward": OldWard, "camera": Camera, "site": Site, "sponsor": Sponsor, "funding": Funding}
+MODELS = {
+    "ward": Ward,
+    "oldward": OldWard,
+    "camera": Camera,
+    "site": Site,
+    "sponsor": Sponsor,
+    "funding": Funding,
+    "cameraimport": CameraImport,
+}
 
 __all__ = ["MODELS", "SPECS", "EndpointSpec", "box"]
