@@ -76,7 +76,7 @@ class CameraForm(forms.ModelForm):
             return
         # Position checks and derived fields run on the instance once the form has filled it.
         try:
-            validate_camera(self.instance, exclude_unique=True)
+            validate_camera(self.instance)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, messages)

@@ -62,9 +62,16 @@ def derive_camera(camera: Camera) -> None:
 
 
 def validate_camera(camera: Camera, *, exclude_unique: bool = False) -> None:
-    """Everything a save would check, without saving (the import's dry run uses it)."""
+    """Everything a save would check, without saving (the import's dry run uses it).
+
+    ``exclude_unique`` skips the code check for callers that check codes of many rows at once.
+    """
     derive_camera(camera)
-    camera.full_clean(exclude=["fov"], validate_unique=not exclude_unique, validate_constraints=not exclude_unique)
+    if not exclude_unique and camera.code:
+        taken = Camera.objects.filter(ward_id=camera.ward_id, code=camera.code).exclude(pk=camera.pk).exists()
+        if taken:
+            raise ValidationError({"code": [_("Camera code %(code)s is already used in this ward.") % {"code": camera.code}]})
+    camera.full_clean(exclude=["fov"], validate_unique=False, validate_constraints=False)
 
 
 @transaction.atomic
