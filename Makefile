@@ -23,12 +23,13 @@ apt:
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip wheel setuptools
-	$(PY) -m pip install -q -r requirements-dev.txt
+	@# This machine's pip configuration names local indexes that may be absent; hide those warnings only.
+	set -o pipefail; $(PY) -m pip install -q --upgrade pip wheel setuptools 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	set -o pipefail; $(PY) -m pip install -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	@touch $@
 
 messages: $(VENV)/.installed
-	@$(PY) manage.py compilemessages -v0 --ignore=.venv
+	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(PY) manage.py compilemessages -v0 --ignore=.venv; fi
 
 run: setup
 	$(PY) manage.py migrate -v0
