@@ -35,3 +35,19 @@ class CurrentWardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.ward = SimpleLazyObject(lambda: current_ward(request))  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class VietnameseFirstMiddleware:
+    """Pages open in Vietnamese unless the user picked English with the switch (a cookie).
+
+    The browser's Accept-Language is ignored for pages, so an officer on an English-language
+    browser still gets the ward's language; API clients may still ask for English with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -174,6 +174,14 @@ def test_user_without_ward_gets_a_clear_refusal(db: Any) -> None:
     assert page.status_code == 403
 
 
+def test_pages_ignore_browser_language_until_the_switch_is_used(ward_a: Any) -> None:
+    client = logged_in(ward_a.users["official"])
+    assert '<html lang="vi">' in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    # API clients may still ask for English messages.
+    response = client.get("/api/cameras/?status=bogus", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "not one of the available choices" in str(response.json())
+
+
 def test_english_switch(ward_a: Any) -> None:
     client = logged_in(ward_a.users["official"])
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
