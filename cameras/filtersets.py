@@ -19,12 +19,16 @@ MAX_RADIUS_M = 20_000
 
 
 def parse_floats(value: str, count: int, field: str, shape: str) -> list[float]:
+    """``count`` longitudes and latitudes (alternating, longitude first), each finite and in range."""
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
         numbers = []
-    if len(numbers) != count:
-        raise ValidationError({field: [_("Write it as %(shape)s.") % {"shape": shape}]})
+    in_range = all(math.isfinite(n) and abs(n) <= (180 if i % 2 == 0 else 90) for i, n in enumerate(numbers))
+    if len(numbers) != count or not in_range:
+        raise ValidationError(
+            {field: [_("Write it as %(shape)s in degrees (longitude -180–180, latitude -90–90).") % {"shape": shape}]}
+        )
     return numbers
 
 

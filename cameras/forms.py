@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.gis.gdal import GDALException
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from leaflet.forms.widgets import LeafletWidget
 
@@ -13,13 +15,23 @@ from cameras.services import validate_camera
 from portal.models import Ward
 
 
+class PointWidget(LeafletWidget):
+    """Showing a refused value again must not fail: Django's widget does not expect GDAL's own error."""
+
+    def deserialize(self, value: Any) -> Any:
+        try:
+            return super().deserialize(value)
+        except GDALException:
+            return None
+
+
 class CameraForm(forms.ModelForm):
     """Edit page for admins. A blank password keeps the stored one; it is never shown back."""
 
     stream_password = forms.CharField(
         label=_("stream password"),
         required=False,
-        widget=forms.PasswordInput(render_value=False),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Leave blank to keep the stored password."),
     )
     stream_username = forms.CharField(
@@ -51,7 +63,7 @@ class CameraForm(forms.ModelForm):
             "analysis_fps",
         ]
         widgets = {
-            "location": LeafletWidget(attrs={"geom_type": "Point"}),
+            "location": PointWidget(attrs={"geom_type": "Point"}),
             "installed_on": forms.DateInput(attrs={"type": "date"}),
         }
 
@@ -66,6 +78,14 @@ class CameraForm(forms.ModelForm):
         # Credentials are never shown back: both inputs start blank and blank keeps what is stored.
         self._stored = {name: getattr(self.instance, name) for name in ("stream_username", "stream_password")}
         self.initial["stream_username"] = ""
+
+    def clean_location(self) -> Any:
+        location = self.cleaned_data.get("location")
+        if location is not None and location.empty:
+            raise ValidationError(_("The point has no coordinates: give longitude and latitude."))
+        if location is not None and location.hasz:
+            raise ValidationError(_("Give longitude and latitude only: heights are not stored."))
+        return location
 
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]
@@ -89,7 +109,7 @@ class CameraForm(forms.ModelForm):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or GeoJSON file"), help_text=_("At most %(n)d cameras per file.") % {"n": MAX_ROWS})
+    file = forms.FileField(label=_("CSV or GeoJSON file"), help_text=format_lazy(_("At most {n} cameras per file."), n=MAX_ROWS))
     ward = forms.ModelChoiceField(label=_("Ward for rows without a ward column"), queryset=Ward.objects.none(), required=False)
 
     def __init__(self, *args: Any, wards: Any, **kwargs: Any) -> None:

@@ -18,12 +18,13 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera, Site, Sponsor
@@ -149,12 +150,14 @@ def parse_geojson(data: bytes) -> list[tuple[int, dict[str, Any]]]:
             _("The GeoJSON is not valid JSON: %(msg)s at line %(line)d, column %(col)d.")
             % {"msg": exc.msg, "line": exc.lineno, "col": exc.colno}
         ) from exc
+    except RecursionError as exc:
+        raise ImportFileError(_("The GeoJSON is nested too deeply to be a FeatureCollection of points.")) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise ImportFileError(_("The GeoJSON must be a FeatureCollection with a list of features."))
     rows: list[tuple[int, dict[str, Any]]] = []
     for number, feature in enumerate(doc["features"], start=1):
         if not isinstance(feature, dict):
-            rows.append((number, {"__error__": _("the feature is not an object")}))
+            rows.append((number, {"__feature_error__": _("the feature is not an object")}))
             continue
         props = feature.get("properties") or {}
         geometry = feature.get("geometry") or {}
@@ -193,6 +196,10 @@ class RowChecker:
         def err(column: str, message: str) -> None:
             errors.append(RowError(line, column, message))
 
+        if "__feature_error__" in record:
+            # Nothing else can be read from it: one message, not one per missing column.
+            err("feature", record["__feature_error__"])
+            return None, errors
         if "__error__" in record:
             err("properties", record.pop("__error__"))
         if "__geometry_error__" in record:
@@ -234,10 +241,33 @@ class RowChecker:
             raw = values.get(name, "")
             if not raw:
                 continue
+            number: float | int
             try:
-                setattr(camera, name, float(raw) if name in FLOAT_FIELDS else int(raw.replace(".", "").replace(",", "")))
+                if name in FLOAT_FIELDS:
+                    number = float(raw)
+                elif name == "cost_vnd":  # amounts may carry thousands separators: 1.500.000 or 1,500,000
+                    number = int(raw.replace(".", "").replace(",", ""))
+                else:  # a whole number, also when a spreadsheet wrote it as 30.0
+                    whole = float(raw)
+                    if not whole.is_integer():
+                        raise ValueError(raw)
+                    number = int(whole)
             except ValueError:
                 err(name, _("“%(value)s” is not a number.") % {"value": raw})
+                continue
+            if not math.isfinite(number):
+                err(name, _("“%(value)s” is not a number.") % {"value": raw})
+                continue
+            # Ranges are checked here, before the field of view is drawn from them.
+            model_field = Camera._meta.get_field(name)
+            assert isinstance(model_field, models.Field)
+            try:
+                model_field.run_validators(number)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    err(name, message)
+                continue
+            setattr(camera, name, number)
         for name, choices in CHOICE_FIELDS.items():
             raw = values.get(name, "").lower()
             if not raw:

@@ -6,6 +6,7 @@ and range, so the API, the pages, the import and the admin all store the same th
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,8 +29,15 @@ def derive_camera(camera: Camera) -> None:
     Raises ``ValidationError`` with a message per field naming what to fix.
     """
     errors: dict[str, list[str]] = {}
-    if camera.location is None:
+    for name, low, high in (("heading", 0, 360), ("fov_angle", 1, 360), ("range_m", 1, 1000)):
+        value = getattr(camera, name)
+        if not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
+            errors[name] = [_("Give a number from %(low)d to %(high)d.") % {"low": low, "high": high}]
+    location = camera.location
+    if location is None or location.empty or not all(math.isfinite(c) for c in location.coords[:2]):
         errors["location"] = [_("A camera needs a location (longitude and latitude).")]
+    elif location.hasz:
+        errors["location"] = [_("Give the location as a 2-D point: longitude and latitude only.")]
     else:
         problem = check_position(camera.location.x, camera.location.y)
         if problem:
@@ -49,10 +57,11 @@ def derive_camera(camera: Camera) -> None:
             errors[field] = list(exc.messages)
             continue
         setattr(camera, field, clean)
-        # Credentials written into a URL move to the encrypted fields and out of the URL.
-        if user and not camera.stream_username:
+        # Credentials written into a URL move to the encrypted fields (replacing the stored ones,
+        # since the user just typed them) and out of the URL.
+        if user:
             camera.stream_username = user
-        if password and not camera.stream_password:
+        if password:
             camera.stream_password = password
     if errors:
         raise ValidationError(errors)

@@ -126,7 +126,10 @@ def camera_import(request: HttpRequest) -> HttpResponse:
                 del request.session[PENDING_KEY]
                 messages.success(request, _("%(n)d cameras imported.") % {"n": report.saved})
                 return redirect("camera-list")
-    elif request.method == "POST" and form.is_valid():
+    elif request.method == "POST":
+        # A new upload replaces whatever was waiting, even when it turns out unreadable.
+        request.session.pop(PENDING_KEY, None)
+    if request.method == "POST" and request.POST.get("step") != "import" and form.is_valid():
         upload = form.cleaned_data["file"]
         data = upload.read()
         ward = form.cleaned_data.get("ward")

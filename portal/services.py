@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from portal.models import AuditEntry, Membership, Ward
 
@@ -21,6 +24,14 @@ def _lock_chain() -> None:
     # SQLite serialises writers with its database lock.
 
 
+def _stored_ip(ip: str | None) -> str | None:
+    """The address as the database keeps it (IPv6 in short form), so the hash covers what is stored."""
+    if not ip:
+        return None
+    validate_ipv46_address(ip)
+    return clean_ipv6_address(ip) if ":" in ip else ip
+
+
 def audit(
     *,
     action: str,
@@ -33,6 +44,12 @@ def audit(
     actor_name: str = "",
 ) -> AuditEntry:
     """Append one entry to the audit log, chained to the previous one."""
+    try:
+        ip = _stored_ip(ip)
+    except ValidationError:
+        # Not an address (a misconfigured proxy header): keep what was given, where it cannot break the row.
+        detail = {**(detail or {}), "remote_addr": str(ip)[:100]}
+        ip = None
     with transaction.atomic():
         _lock_chain()
         last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()

@@ -116,7 +116,9 @@ else:
         "default": {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "matthan.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a writer takes the lock when its transaction starts, so two processes
+            # (web and worker) queue for it instead of failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
@@ -186,6 +188,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

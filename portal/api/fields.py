@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -31,10 +32,21 @@ def parse_geojson_geometry(value: Any) -> GEOSGeometry:
             _("Only “type” and “coordinates” are accepted in a geometry (remove %(keys)s); coordinates are WGS 84.")
             % {"keys": ", ".join(extra)}
         )
+    invalid = _("The coordinates do not form a valid %(type)s.") % {"type": value["type"]}
     try:
-        geometry = GEOSGeometry(json.dumps({"type": value["type"], "coordinates": value.get("coordinates")}), srid=4326)
-    except (GEOSException, ValueError, TypeError) as exc:
-        raise serializers.ValidationError(_("The coordinates do not form a valid %(type)s.") % {"type": value["type"]}) from exc
+        # allow_nan=False: NaN or Infinity (Python's json reads them) is refused here, not by GDAL.
+        geometry = GEOSGeometry(
+            json.dumps({"type": value["type"], "coordinates": value.get("coordinates")}, allow_nan=False), srid=4326
+        )
+    except (GEOSException, GDALException, ValueError, TypeError) as exc:
+        raise serializers.ValidationError(invalid) from exc
+    if geometry.empty:
+        raise serializers.ValidationError(_("The %(type)s has no coordinates.") % {"type": value["type"]})
+    if geometry.hasz:
+        raise serializers.ValidationError(
+            _("Give two numbers per position, [longitude, latitude]: heights are not stored (%(type)s).")
+            % {"type": value["type"]}
+        )
     geometry.srid = 4326
     return geometry
 
@@ -53,6 +65,4 @@ class SafeGeometryField(GeometryField):
                 _("Expected a %(want)s, got a %(got)s.")
                 % {"want": self.geom_type.replace("|", " or "), "got": geometry.geom_type}
             )
-        if geometry.geom_type == "Point" and geometry.empty:
-            raise serializers.ValidationError(_("The point has no coordinates."))
         return geometry
