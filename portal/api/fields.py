@@ -62,7 +62,7 @@ class SafeGeometryField(GeometryField):
         geometry = parse_geojson_geometry(value)
         if self.geom_type and geometry.geom_type not in self.geom_type.split("|"):
             raise serializers.ValidationError(
-                _("Expected a %(want)s, got a %(got)s.")
-                % {"want": self.geom_type.replace("|", " or "), "got": geometry.geom_type}
+                _("Expected a geometry of type %(want)s, got a %(got)s.")
+                % {"want": " / ".join(self.geom_type.split("|")), "got": geometry.geom_type}
             )
         return geometry

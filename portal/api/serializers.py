@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -39,9 +40,11 @@ class OldWardSerializer(WardOwnedSerializer):
         if isinstance(value, Polygon):
             value = MultiPolygon(value, srid=4326)
         if not isinstance(value, MultiPolygon):
-            raise serializers.ValidationError("The boundary must be a Polygon or MultiPolygon.")
+            raise serializers.ValidationError(_("The boundary must be a Polygon or MultiPolygon."))
         if not value.valid:
-            raise serializers.ValidationError(f"The boundary is not a valid polygon: {value.valid_reason}.")
+            raise serializers.ValidationError(
+                _("The boundary is not a valid polygon: %(reason)s.") % {"reason": value.valid_reason}
+            )
         return value
 
 
