@@ -33,9 +33,9 @@ def parse_floats(value: str, count: int, field: str, shape: str) -> list[float]:
 
 
 class CameraFilterSet(WardFilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Camera.Status.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Camera.Status.choices, distinct=False)
     kind = django_filters.ChoiceFilter(choices=Camera.Kind.choices)
-    programme = django_filters.MultipleChoiceFilter(choices=Camera.Programme.choices)
+    programme = django_filters.MultipleChoiceFilter(choices=Camera.Programme.choices, distinct=False)
     old_ward = django_filters.NumberFilter(field_name="old_ward_id")
     sponsor = django_filters.NumberFilter(field_name="sponsor_id")
     site = django_filters.NumberFilter(field_name="site_id")

@@ -10,6 +10,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
 from cameras.services import queue_import, save_camera
 from portal.api.base import WardOwnedSerializer, request_user
+from portal.api.fields import ChoiceLabelField
 from portal.api.fields import SafeGeometryField as GeometryField
 
 
@@ -66,37 +67,35 @@ class CameraSerializer(WardOwnedSerializer):
         save_camera(camera=instance, actor=request_user(self.context), request=self.context.get("request"))
 
 
+LAYER_FIELDS = [
+    "id", "code", "name", "address", "status", "status_label", "programme", "programme_label",
+    "kind", "kind_label", "heading", "fov_angle", "range_m", "old_ward",
+]  # fmt: skip
+
+
 class CameraLayerSerializer(GeoFeatureModelSerializer):
     """Slim map layer: the camera point (or its sector with ``?geometry=fov``) and what a popup shows."""
 
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
-    programme_label = serializers.CharField(source="get_programme_display", read_only=True)
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    location = GeometryField(read_only=True)
+    status_label = ChoiceLabelField(Camera.Status.choices, source="status")
+    programme_label = ChoiceLabelField(Camera.Programme.choices, source="programme")
+    kind_label = ChoiceLabelField(Camera.Kind.choices, source="kind")
 
     class Meta:
         model = Camera
         geo_field = "location"
-        fields = [
-            "id",
-            "code",
-            "name",
-            "address",
-            "status",
-            "status_label",
-            "programme",
-            "programme_label",
-            "kind",
-            "kind_label",
-            "heading",
-            "fov_angle",
-            "range_m",
-            "old_ward",
-        ]
+        # Each layer gets its own list: rest_framework_gis appends the geo field to Meta.fields in
+        # place, and a list shared with a subclass would then carry both geometries.
+        fields = [*LAYER_FIELDS, "location"]
 
 
 class CameraSectorLayerSerializer(CameraLayerSerializer):
+    location = None  # type: ignore[assignment]
+    fov = GeometryField(read_only=True)
+
     class Meta(CameraLayerSerializer.Meta):
         geo_field = "fov"
+        fields = [*LAYER_FIELDS, "fov"]
 
 
 class SiteSerializer(WardOwnedSerializer):

@@ -20,7 +20,9 @@ from portal.api.base import WardScopedViewSet
 class CameraViewSet(WardScopedViewSet):
     """Cameras of your wards. ``?format=geojson`` gives the map layer; add ``geometry=fov`` for sectors."""
 
-    queryset = Camera.objects.select_related("ward", "old_ward").order_by("code", "id")
+    queryset = (
+        Camera.objects.select_related("ward", "old_ward").defer("ward__boundary", "old_ward__boundary").order_by("code", "id")
+    )
     serializer_class = s.CameraSerializer
     geojson_serializer_class = s.CameraLayerSerializer
     filterset_class = CameraFilterSet
