@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Max
 
 from cameras.models import Camera
 from portal.models import Ward
@@ -43,10 +45,39 @@ def _rows(sql: str, params: list[Any]) -> list[tuple]:
         return list(cursor.fetchall())
 
 
+CACHE_SECONDS = 24 * 3600
+
+
+def _cache_key(ward: Ward, statuses: list[str]) -> str:
+    """Changes whenever the ward's cameras or boundaries may have changed.
+
+    Camera saves move ``updated_at`` and ids, deletes move the count; boundary edits and deletes
+    through the services bump the ward's generation (``portal.services.ward_data_changed``).
+    """
+    stamp = Camera.objects.filter(ward=ward).aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    generation = cache.get(f"ward-data-gen:{ward.pk}", 0)
+    last = stamp["last"].timestamp() if stamp["last"] else 0
+    return f"coverage:{ward.pk}:{','.join(sorted(statuses))}:{stamp['n']}:{stamp['top']}:{last}:{generation}"
+
+
 def ward_coverage(ward: Ward, *, statuses: list[str] | None = None) -> WardCoverage:
-    """Covered share of ``ward`` and its old wards by cameras with the given statuses."""
+    """Covered share of ``ward`` and its old wards by cameras with the given statuses.
+
+    The union of hundreds of sectors costs ~100 ms on PostGIS, so results are cached until the
+    ward's cameras or boundaries change (Redis when configured, so every web process shares it).
+    """
     if statuses is None:
         statuses = [s for s in Camera.Status.values if s != Camera.Status.PLANNED]
+    key = _cache_key(ward, statuses)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = _compute_coverage(ward, statuses)
+    cache.set(key, result, CACHE_SECONDS)
+    return result
+
+
+def _compute_coverage(ward: Ward, statuses: list[str]) -> WardCoverage:
     placeholders = ",".join(["%s"] * len(statuses))
     cam = Camera._meta.db_table
     # One area per boundary: the ward itself first (kind 0), then its old wards (kind 1).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import connection, models, transaction
@@ -134,12 +135,26 @@ def wards_for_user(user: Any) -> models.QuerySet[Ward]:
     return Ward.objects.restrict(user).order_by("name")
 
 
+def ward_data_changed(ward_id: int | None) -> None:
+    """Tell caches derived from a ward's data (coverage statistics) that it changed, after commit."""
+    if ward_id is None:
+        return
+
+    def bump() -> None:
+        key = f"ward-data-gen:{ward_id}"
+        cache.add(key, 0, None)
+        cache.incr(key)
+
+    transaction.on_commit(bump)
+
+
 @transaction.atomic
 def save_owned(*, obj: models.Model, actor: Any, request: Any = None) -> models.Model:
     """Save a site, sponsor, funding or old ward after model validation, and audit it."""
     created = obj.pk is None
     obj.full_clean()
     obj.save()
+    ward_data_changed(getattr(obj, "ward_id", None) if not isinstance(obj, Ward) else obj.pk)
     audit(
         action=f"{obj._meta.model_name}_{'created' if created else 'changed'}",
         actor=actor,
@@ -159,4 +174,5 @@ def delete_owned(*, obj: models.Model, actor: Any, request: Any = None) -> None:
         obj=obj,
         ip=client_ip(request),
     )
+    ward_data_changed(getattr(obj, "ward_id", None))
     obj.delete()

@@ -309,3 +309,28 @@ def test_distance_filter_malformed(api: Any, ward_a: Any) -> None:
         if response.status_code != 400 or field not in response.json():
             wrong.append((params, response.status_code, response.content[:200]))
     assert wrong == []
+
+
+def test_cached_coverage_follows_camera_and_boundary_changes(ward_a: Any, django_capture_on_commit_callbacks: Any) -> None:
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from cameras.coverage import ward_coverage
+    from cameras.services import save_camera
+    from portal.models import OldWard
+    from portal.services import save_owned
+    from tests.base.factories import camera_in
+
+    assert ward_coverage(ward_a.ward).ward.covered_m2 == 0
+    camera = camera_in(ward_a.ward, code="CACHE-1", fov_angle=360, range_m=100)
+    first = ward_coverage(ward_a.ward).ward.covered_m2
+    assert first > 0
+    camera.range_m = 50
+    save_camera(camera=camera, actor=None)
+    assert ward_coverage(ward_a.ward).ward.covered_m2 == pytest.approx(first / 4, rel=0.02)
+    before = {o.name: o.area_m2 for o in ward_coverage(ward_a.ward).old_wards}
+    north = OldWard.objects.get(ward=ward_a.ward, name="A north")
+    north.boundary = MultiPolygon(Polygon.from_bbox((106.76, 10.85, 106.80, 10.86)), srid=4326)
+    with django_capture_on_commit_callbacks(execute=True):
+        save_owned(obj=north, actor=None)
+    after = {o.name: o.area_m2 for o in ward_coverage(ward_a.ward).old_wards}
+    assert after["A north"] == pytest.approx(before["A north"] / 2, rel=0.02)

@@ -21,7 +21,9 @@ def test_vietnamese_catalogue_is_complete(tmp_path: Path) -> None:
     # Re-extract the strings over a copy of the catalogue: anything new shows up untranslated.
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "vi", "--no-obsolete", "-v0"],
-        cwd=tmp_path, check=True, env={"PATH": "/usr/bin:/bin", "MATTHAN_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "MATTHAN_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(tmp_path)},
     )
     po = tmp_path / "locale/vi/LC_MESSAGES/django.po"
     stats = subprocess.run(
