@@ -12,6 +12,7 @@ from leaflet.forms.widgets import LeafletWidget
 from cameras.importer import MAX_ROWS
 from cameras.models import Camera, Site, Sponsor
 from cameras.services import validate_camera
+from cameras.validators import split_stream_url
 from portal.models import Ward
 
 
@@ -103,8 +104,14 @@ class CameraForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if self.errors:
-            return data
+        # If the page comes back with errors, never echo credentials typed into a stream URL.
+        echoed = self.data.copy()
+        for name in ("main_stream_url", "sub_stream_url"):
+            try:
+                echoed[name] = split_stream_url(str(self.data.get(name, "")))[0]
+            except ValidationError:
+                echoed[name] = ""
+        self.data = echoed
         return data
 
 

@@ -415,3 +415,29 @@ def test_credentials_typed_into_a_url_replace_the_stored_ones(api: Any, ward_a: 
     camera.refresh_from_db()
     assert (camera.stream_username, camera.stream_password) == ("new", "n3w-secret")
     assert camera.main_stream_url == "rtsp://10.0.0.9/ch1"
+
+
+def test_edit_page_with_errors_does_not_echo_url_credentials(ward_a: Any) -> None:
+    client = Client()
+    client.force_login(ward_a.users["admin"])
+    c = ward_a.ward.boundary.centroid
+    page = client.post(
+        "/cameras/new/",
+        {
+            "code": "",
+            "name": "No code",
+            "location": f'{{"type": "Point", "coordinates": [{c.x}, {c.y}]}}',
+            "heading": "0",
+            "fov_angle": "90",
+            "range_m": "50",
+            "kind": "regular",
+            "programme": "other",
+            "status": "online",
+            "retention_days": "30",
+            "analysis_fps": "5",
+            "main_stream_url": "rtsp://cam:Echo-Secret-9@10.0.0.7/ch1",
+        },
+    )
+    assert page.status_code == 200 and page.context["form"].errors
+    html = page.content.decode()
+    assert "Echo-Secret-9" not in html and "rtsp://10.0.0.7/ch1" in html
