@@ -105,7 +105,8 @@ class CameraForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         # If the page comes back with errors, never echo credentials typed into a stream URL.
-        echoed = self.data.copy()
+        submitted: Any = self.data
+        echoed = submitted.copy()
         for name in ("main_stream_url", "sub_stream_url"):
             try:
                 echoed[name] = split_stream_url(str(self.data.get(name, "")))[0]
