@@ -200,3 +200,17 @@ def test_api_docs_and_schema_are_served(ward_a: Any) -> None:
     assert "stream_password" not in schema["components"]["schemas"]["Camera"]["properties"]
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
+
+
+def test_django_admin_has_map_widgets(ward_a: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    camera = camera_in(ward_a.ward, code="ADM-1", stream_password="admin-hidden-pw")
+    root = get_user_model().objects.create_superuser("root", password="root-pass-123")
+    client = logged_in(root)
+    for url in (f"/admin/cameras/camera/{camera.pk}/change/", f"/admin/portal/ward/{ward_a.ward.pk}/change/"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "leaflet" in page.content.decode().lower(), url
+    assert "admin-hidden-pw" not in client.get(f"/admin/cameras/camera/{camera.pk}/change/").content.decode()
+    assert client.get("/admin/portal/auditentry/").status_code == 200
