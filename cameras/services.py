@@ -165,3 +165,22 @@ def run_import(*, import_id: int) -> str:
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "report", "finished_at"])
     return str(job.status)
+
+
+def record_reachability(*, camera_id: int, reachable: bool) -> str:
+    """Set an online/offline camera's status from a probe; raise an alert when it drops or returns."""
+    from analytics.models import AlertType
+    from analytics.services import raise_alert
+
+    with transaction.atomic():
+        camera = Camera.objects.select_for_update().filter(pk=camera_id).first()
+        if camera is None or camera.status not in (Camera.Status.ONLINE, Camera.Status.OFFLINE):
+            return "skipped"
+        new = Camera.Status.ONLINE if reachable else Camera.Status.OFFLINE
+        if camera.status == new:
+            return "unchanged"
+        camera.status = new
+        camera.save(update_fields=["status", "updated_at"])
+        audit(action="camera_status_changed", ward=camera.ward_id, obj=camera, detail={"status": new, "by": "health check"})
+        raise_alert(camera=camera, type=AlertType.CAMERA_ONLINE if reachable else AlertType.CAMERA_OFFLINE)
+        return new

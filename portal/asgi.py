@@ -12,10 +12,11 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from portal.routing import websocket_urlpatterns  # noqa: E402 (needs the app registry)
+from portal.ws_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -1,5 +1,11 @@
-"""WebSocket routes. The live alerts socket ``/ws/alerts/`` arrives with the operations room issue."""
+"""WebSocket routes."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from analytics.consumers import AlertConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/alerts/", AlertConsumer.as_asgi()),
+]

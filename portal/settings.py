@@ -148,6 +148,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Alerts: the same rule on the same camera within this many seconds is one alert with a count.
+ALERT_GROUP_SECONDS = int(os.environ.get("ALERT_GROUP_SECONDS", "60"))
+ALERT_HEARTBEAT_SECONDS = float(os.environ.get("ALERT_HEARTBEAT_SECONDS", "20"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -155,6 +158,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database rows they own
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
+# Camera health probes every N seconds when a beat scheduler runs (0: off, e.g. for the demo,
+# whose cameras have made-up addresses and would all go offline).
+CAMERA_HEALTH_SECONDS = int(os.environ.get("CAMERA_HEALTH_SECONDS", "0"))
+CELERY_BEAT_SCHEDULE = (
+    {"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}
+)
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -17,6 +17,8 @@ def pytest_configure(config: Any) -> None:
 
     # Real hashing costs ~0.4 s a user; the suite makes hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Connections opened in Channels' worker threads must close, or the test database cannot be dropped.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)

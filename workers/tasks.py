@@ -33,3 +33,31 @@ def run_camera_import(import_id: int) -> str:
     from cameras.services import run_import
 
     return run_import(import_id=import_id)
+
+
+@shared_task(base=MatthanTask, name="cameras.check_health")
+def check_camera_health(camera_id: int) -> str:
+    """Probe one camera's main stream and record the result (idempotent: only a change writes)."""
+    from cameras.health import probe
+    from cameras.models import Camera
+    from cameras.services import record_reachability
+
+    url = Camera.objects.filter(pk=camera_id).values_list("main_stream_url", flat=True).first()
+    if not url:
+        return "no stream"
+    return record_reachability(camera_id=camera_id, reachable=probe(url))
+
+
+@shared_task(base=MatthanTask, name="cameras.check_all")
+def check_all_cameras() -> int:
+    """Queue a probe for every camera meant to be running (scheduled by Celery beat)."""
+    from cameras.models import Camera
+
+    ids = list(
+        Camera.objects.filter(status__in=[Camera.Status.ONLINE, Camera.Status.OFFLINE])
+        .exclude(main_stream_url="")
+        .values_list("id", flat=True)
+    )
+    for camera_id in ids:
+        check_camera_health.delay(camera_id)
+    return len(ids)

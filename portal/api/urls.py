@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from analytics.api.views import AlertEventViewSet, AlertViewSet, CaseViewSet
 from cameras.api.views import CameraImportViewSet, CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
 from portal.api.views import MeView, OldWardViewSet, TokenView, WardViewSet
 
@@ -17,6 +18,9 @@ router.register("sites", SiteViewSet, basename="site")
 router.register("sponsors", SponsorViewSet, basename="sponsor")
 router.register("fundings", FundingViewSet, basename="funding")
 router.register("camera-imports", CameraImportViewSet, basename="cameraimport")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("alert-events", AlertEventViewSet, basename="alertevent")
+router.register("cases", CaseViewSet, basename="case")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

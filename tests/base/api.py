@@ -33,6 +33,7 @@ class EndpointSpec:
     view_roles: frozenset[str] = frozenset({"official", "operator", "investigator", "admin"})
     create_format: str = "json"
     created_status: int = 201
+    write_roles: frozenset[str] = frozenset({"admin"})
 
     @property
     def writable(self) -> bool:
@@ -54,6 +55,29 @@ def _csv_for(ward: Ward) -> dict[str, Any]:
     c = ward.boundary.centroid
     body = f"code,name,longitude,latitude\nIMP-1,Imported,{c.x},{c.y}\n".encode()
     return {"file": SimpleUploadedFile("cameras.csv", body, content_type="text/csv")}
+
+
+def _alert_in(ward: Ward) -> Any:
+    from analytics.services import raise_alert
+
+    alert, _event = raise_alert(camera=camera_in(ward, code=f"AL-{Camera.objects.count()}"), type="manual", note="spec")
+    return alert
+
+
+def _event_in(ward: Ward) -> Any:
+    return _alert_in(ward).events.get()
+
+
+def _case_in(ward: Ward) -> Any:
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from tests.base.factories import UserFactory
+
+    return Incident.objects.create(ward=ward, title="Draft", occurred_at=timezone.now(), created_by=UserFactory())
+
+
+ALERT_ROLES = frozenset({"operator", "investigator", "admin"})
 
 
 def _centre(ward: Ward) -> dict[str, Any]:
@@ -136,6 +160,21 @@ SPECS: list[EndpointSpec] = [
         create_format="multipart",
         created_status=202,
     ),
+    EndpointSpec(
+        basename="alert",
+        make=_alert_in,
+        create=lambda ward: {
+            "camera": camera_in(ward, code=f"NEWAL-{Camera.objects.count()}").pk,
+            "type": "manual",
+            "note": "Đánh nhau",
+        },
+        related={"camera": lambda ward: camera_in(ward, code=f"OTHERAL-{Camera.objects.count()}")},
+        deletable=False,
+        view_roles=ALERT_ROLES,
+        write_roles=ALERT_ROLES,
+    ),
+    EndpointSpec(basename="alertevent", make=_event_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(basename="case", make=_case_in, deletable=False, view_roles=ALERT_ROLES),
 ]
 
 MODELS = {

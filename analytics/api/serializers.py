@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from analytics.models import Alert, AlertEvent, AlertType, Severity
+from analytics.services import MAX_NOTE, raise_alert
+from cameras.models import Camera
+from incidents.models import Incident
+from portal.api.base import StrictFieldsMixin, WardOwnedSerializer, request_user
+from portal.api.fields import ChoiceLabelField
+
+MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024
+
+
+class CameraRefField(serializers.PrimaryKeyRelatedField):
+    """A camera by id, or by code when the code is unique among the caller's cameras."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and not data.isdigit():
+            matches = list(self.get_queryset().filter(code=data)[:2])
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise serializers.ValidationError(
+                    _("Several of your cameras have code %(code)s: give the camera id.") % {"code": data}
+                )
+            raise serializers.ValidationError(_("No camera with code %(code)s in your wards.") % {"code": data})
+        return super().to_internal_value(data)
+
+
+class AlertSerializer(WardOwnedSerializer):
+    """Read an alert; POST raises a manual one (``camera``, ``type``, ``note``, optional ``severity``, ``snapshot``)."""
+
+    camera = CameraRefField(queryset=Camera.objects.all(), help_text="Camera id, or its code.")
+    camera_code = serializers.CharField(source="camera.code", read_only=True)
+    camera_name = serializers.CharField(source="camera.name", read_only=True)
+    type = serializers.ChoiceField(choices=AlertType.choices, default=AlertType.MANUAL)
+    type_label = ChoiceLabelField(AlertType.choices, source="type")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    severity_label = ChoiceLabelField(Severity.choices, source="severity")
+    status_label = ChoiceLabelField(Alert.Status.choices, source="status")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_NOTE)
+    assigned_to = serializers.CharField(source="assigned_to.username", read_only=True, default=None)
+    snapshot = serializers.ImageField(required=False, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "ward", "camera", "camera_code", "camera_name", "type", "type_label", "severity", "severity_label",
+            "status", "status_label", "note", "snapshot", "raised_at", "last_seen_at", "count", "assigned_to",
+            "handled_at", "dismiss_reason", "incident",
+        ]  # fmt: skip
+        read_only_fields = ["status", "raised_at", "last_seen_at", "count", "handled_at", "dismiss_reason", "incident"]
+
+    def validate_snapshot(self, value: Any) -> Any:
+        if value is not None and value.size > MAX_SNAPSHOT_BYTES:
+            raise serializers.ValidationError(_("The snapshot is larger than 5 MB; send a smaller JPEG."))
+        return value
+
+    def create(self, validated_data: dict[str, Any]) -> Any:
+        alert, _event = raise_alert(
+            camera=validated_data["camera"],
+            type=validated_data.get("type", AlertType.MANUAL),
+            severity=validated_data.get("severity"),
+            note=validated_data.get("note", ""),
+            snapshot=validated_data.get("snapshot"),
+            actor=request_user(self.context),
+            request=self.context.get("request"),
+        )
+        return alert
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    ward: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    kind_label = ChoiceLabelField(AlertEvent.Kind.choices, source="kind")
+
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "ward", "alert", "kind", "kind_label", "actor", "note", "at"]
+
+
+class NoteSerializer(StrictFieldsMixin, serializers.Serializer):
+    note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(max_length=MAX_NOTE)
+
+
+class AssignSerializer(StrictFieldsMixin, serializers.Serializer):
+    assignee = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    ward: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    status_label = ChoiceLabelField(Incident.Status.choices, source="status")
+    alerts: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "ward",
+            "status",
+            "status_label",
+            "title",
+            "narrative",
+            "camera",
+            "occurred_at",
+            "created_by",
+            "created_at",
+            "alerts",
+        ]

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from analytics import services
+from analytics.api import serializers as s
+from analytics.filtersets import AlertEventFilterSet, AlertFilterSet
+from analytics.models import Alert, AlertEvent
+from incidents.models import Incident
+from portal.api.base import WardFilterSet, WardScopedViewSet
+
+
+class AlertViewSet(WardScopedViewSet):
+    """Alerts of your wards, newest first. POST raises a manual alert; the actions handle one."""
+
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = Alert.objects.select_related("ward", "camera", "assigned_to").order_by("-raised_at", "-id")
+    serializer_class = s.AlertSerializer
+    filterset_class = AlertFilterSet
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def _done(self, alert: Alert) -> Response:
+        alert = self.get_queryset().get(pk=alert.pk)
+        return Response(s.AlertSerializer(alert, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        return self._done(services.acknowledge(alert=self.get_object(), actor=request.user, request=request))
+
+    @extend_schema(request=s.AssignSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        form = s.AssignSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._done(
+            services.assign(alert=alert, actor=request.user, assignee=form.validated_data["assignee"], request=request)
+        )
+
+    @extend_schema(request=s.NoteSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def note(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._done(services.add_note(alert=alert, actor=request.user, note=form.validated_data["note"], request=request))
+
+    @extend_schema(request=s.NoteSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._done(services.escalate(alert=alert, actor=request.user, note=form.validated_data["note"], request=request))
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        form = s.ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return self._done(
+            services.dismiss(alert=alert, actor=request.user, reason=form.validated_data["reason"], request=request)
+        )
+
+
+class AlertEventViewSet(WardScopedViewSet):
+    """The alert event log in sequence (``?after=<id>``): what the WebSocket pushes, for polling clients."""
+
+    http_method_names = ["get", "head", "options"]
+    queryset = AlertEvent.objects.select_related("ward", "actor").order_by("id")
+    serializer_class = s.AlertEventSerializer
+    filterset_class = AlertEventFilterSet
+
+
+class IncidentFilterSet(WardFilterSet):
+    class Meta:
+        model = Incident
+        fields = ["ward", "status"]
+
+
+class CaseViewSet(WardScopedViewSet):
+    """Case files (draft ones come from escalated alerts; the investigations issue adds the rest)."""
+
+    http_method_names = ["get", "head", "options"]
+    queryset = Incident.objects.select_related("ward", "created_by").prefetch_related("alerts").order_by("-created_at", "-id")
+    serializer_class = s.IncidentSerializer
+    filterset_class = IncidentFilterSet
+
+
+__all__: list[Any] = ["AlertEventViewSet", "AlertViewSet", "CaseViewSet"]
