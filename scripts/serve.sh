@@ -6,7 +6,9 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 PY=.venv/bin/python
 
-.venv/bin/celery -A portal worker --loglevel=INFO --concurrency=${WORKER_CONCURRENCY:-2} -Q default &
+# One worker with the beat scheduler embedded (scheduled jobs such as camera health probes).
+.venv/bin/celery -A portal worker --beat --schedule="${MATTHAN_VAR_DIR:-var}/celerybeat-schedule" \
+	--loglevel=INFO --concurrency=${WORKER_CONCURRENCY:-2} -Q default &
 WORKER=$!
 .venv/bin/daphne -b "$HOST" -p "$PORT" portal.asgi:application &
 WEB=$!
