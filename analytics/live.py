@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -98,6 +99,7 @@ class EventRelay:
     """Embedded mode: poll the event log and feed this process's in-memory groups."""
 
     interval = 0.2
+    gap_wait = 2.0
 
     def __init__(self) -> None:
         self.last_id: int | None = None
@@ -114,7 +116,12 @@ class EventRelay:
         while True:
             try:
                 batch = await sync_to_async(_events_since)(self.last_id)
-                for ward_id, payload in batch:
+                now = time.time()
+                for ward_id, payload, created in batch:
+                    # An id allocated by a transaction that has not committed yet leaves a gap for a
+                    # moment; wait for it rather than skip it (a rolled-back id is skipped after GAP_WAIT).
+                    if payload["event_id"] != self.last_id + 1 and now - created < self.gap_wait:
+                        break
                     await layer.group_send(group_name(ward_id), {"type": "alert.event", "payload": payload})
                     self.last_id = payload["event_id"]
             except Exception:  # keep relaying: a locked database or a bad row must not stop alerts
@@ -127,13 +134,13 @@ def _max_event_id() -> int:
     return last or 0
 
 
-def _events_since(last_id: int) -> list[tuple[int, dict[str, Any]]]:
+def _events_since(last_id: int) -> list[tuple[int, dict[str, Any], float]]:
     events = (
         AlertEvent.objects.filter(id__gt=last_id)
         .select_related("alert__camera", "alert__assigned_to", "actor")
         .order_by("id")[:500]
     )
-    return [(e.ward_id, event_payload(e)) for e in events]
+    return [(e.ward_id, event_payload(e), e.at.timestamp()) for e in events]
 
 
 relay = EventRelay()
