@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := gdal-bin libgdal32 libgeos-c1v5 libproj25 libsqlite3-mod-spatialite libsqlite3-dev \
-	postgresql-15-postgis-3 gettext chromium chromium-driver
+	postgresql-15-postgis-3 gettext chromium chromium-driver ffmpeg opencv-doc fonts-dejavu-core
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
