@@ -21,6 +21,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.urls import reverse
 
 from analytics.models import AlertEvent
 
@@ -61,7 +62,7 @@ def event_payload(event: AlertEvent) -> dict[str, Any]:
             "last_seen_at": alert.last_seen_at.isoformat(),
             "assigned_to": alert.assigned_to.get_username() if alert.assigned_to else None,
             "incident": alert.incident_id,
-            "snapshot": alert.snapshot.url if alert.snapshot else None,
+            "snapshot": reverse("alert-snapshot", args=[alert.pk]) if alert.snapshot else None,
             "camera": {
                 "id": camera.pk,
                 "code": camera.code,

@@ -8,4 +8,5 @@ urlpatterns = [
     path("import/", views.camera_import, name="camera-import"),
     path("<int:pk>/", views.camera_detail, name="camera-detail"),
     path("<int:pk>/edit/", views.camera_edit, name="camera-edit"),
+    path("<int:pk>/live.jpg", views.camera_live, name="camera-live"),
 ]

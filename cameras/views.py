@@ -1,8 +1,9 @@
-"""Camera pages: list, detail, create/edit (admins), import (admins)."""
+"""Camera pages: list, detail, create/edit (admins), import (admins), latest live frame."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -10,10 +11,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 
+from analytics.models import ALERT_ROLES
 from cameras.filtersets import CameraFilterSet
 from cameras.forms import CameraForm, ImportForm
 from cameras.importer import ImportFileError, import_file
@@ -144,3 +147,27 @@ def camera_import(request: HttpRequest) -> HttpResponse:
             _pending_path(sha).write_bytes(data)
             request.session[PENDING_KEY] = {"sha256": sha, "name": upload.name[:200], "ward": ward.pk if ward else None}
     return render(request, "cameras/import.html", {"form": form, "report": report, "pending": request.session.get(PENDING_KEY)})
+
+
+@login_required
+def camera_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The latest frame the stream supervisor saved for the camera (``MEDIA_ROOT/live/<id>.jpg``).
+
+    Viewers read this file, never the camera: however many walls are open, the camera has one
+    connection, the supervisor's. For officers who handle alerts in the camera's ward; elsewhere 404.
+    No audit entry per request: the wall asks every second, and opening the wall is audited.
+    """
+    ids = ward_ids_for(request.user, ALERT_ROLES)
+    cameras = Camera.objects.all() if ids is None else Camera.objects.filter(ward_id__in=ids)
+    camera = get_object_or_404(cameras.only("id"), pk=pk)
+    path = Path(settings.MEDIA_ROOT) / "live" / f"{camera.pk}.jpg"
+    try:
+        # Read whole: the supervisor replaces the file (never rewrites it in place) while we serve.
+        frame = path.read_bytes()
+        taken = path.stat().st_mtime
+    except FileNotFoundError:
+        raise Http404(_("No live image of this camera yet.")) from None
+    response = HttpResponse(frame, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    response["Last-Modified"] = http_date(taken)  # the wall shows how old the frame is
+    return response

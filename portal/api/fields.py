@@ -13,6 +13,8 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
@@ -78,6 +80,7 @@ class SafeGeometryField(GeometryField):
         return {"type": value.geom_type, "coordinates": value.coords}
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ChoiceLabelField(serializers.Field):
     """The translated label of a choice field's value, looked up once per language."""
 
