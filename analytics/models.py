@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cameras.fields import EncryptedTextField
 from portal.models import WardOwned
 
 ALERT_ROLES = frozenset({"operator", "investigator", "admin"})
@@ -130,3 +131,85 @@ class AlertEvent(WardOwned):
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.kind}"
+
+
+class Webhook(WardOwned):
+    """Where a ward's alert events are POSTed for another system, signed with the hook's secret."""
+
+    name = models.CharField(_("name"), max_length=120)
+    url = models.CharField(_("URL"), max_length=500, help_text=_("https:// (or http://) address that receives the events."))
+    secret = EncryptedTextField(_("secret"), help_text=_("Key of the HMAC-SHA256 signature in X-MatThan-Signature."))
+    event_kinds = models.JSONField(
+        _("event kinds"), default=list, blank=True, help_text=_("Alert event kinds to send; empty sends every kind.")
+    )
+    min_severity = models.PositiveSmallIntegerField(_("minimum severity"), choices=Severity.choices, default=Severity.LOW)
+    active = models.BooleanField(_("active"), default=True)
+    allow_internal = models.BooleanField(
+        _("allow internal addresses"),
+        default=False,
+        help_text=_("Let this hook reach loopback, private or link-local addresses (a receiver inside the city network)."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    ward_view_roles = frozenset({"admin"})
+    ward_change_roles = frozenset({"admin"})
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ward", "name"],
+                name="webhook_unique_name_per_ward",
+                violation_error_message=_("This ward already has a webhook with this name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, kind: str, severity: int) -> bool:
+        """Whether an event of ``kind`` on an alert of ``severity`` goes to this hook."""
+        return severity >= self.min_severity and (not self.event_kinds or kind in self.event_kinds)
+
+
+class WebhookDelivery(WardOwned):
+    """One event (or a ping) sent to one webhook: the delivery log, and the state its retries work from."""
+
+    PING = "ping"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook"))
+    event = models.ForeignKey(
+        AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("alert event")
+    )
+    kind = models.CharField(_("event"), max_length=14, help_text=_("The alert event kind, or “ping” for a test delivery."))
+    payload = models.JSONField(_("payload"), default=dict, help_text=_("The JSON body sent (signed as is)."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    ward_view_roles = frozenset({"admin"})
+    ward_change_roles = frozenset({"admin"})
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            # An event is never delivered twice by the same hook (pings have no event: NULLs differ).
+            models.UniqueConstraint(fields=["ward", "webhook", "event"], name="webhookdelivery_once_per_event"),
+        ]
+        indexes = [models.Index(fields=["webhook", "-id"], name="webhookdelivery_log")]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} {self.kind} {self.status}"

@@ -26,9 +26,12 @@ MAX_NOTE = 2000
 
 def _after_commit(event: AlertEvent) -> None:
     from analytics.live import publish
+    from analytics.outbound import dispatch
 
     event_id = event.pk
     transaction.on_commit(lambda: publish(event_id))
+    # Browsers first; then webhooks and MQTT (queued tasks). robust: the alert is committed whatever happens here.
+    transaction.on_commit(lambda: dispatch(event_id), robust=True)
 
 
 def _event(alert: Alert, kind: str, *, actor: Any = None, note: str = "") -> AlertEvent:

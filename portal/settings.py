@@ -151,6 +151,10 @@ else:
 # Alerts: the same rule on the same camera within this many seconds is one alert with a count.
 ALERT_GROUP_SECONDS = int(os.environ.get("ALERT_GROUP_SECONDS", "60"))
 ALERT_HEARTBEAT_SECONDS = float(os.environ.get("ALERT_HEARTBEAT_SECONDS", "20"))
+# Outbound events: webhooks retry a failing receiver this many times in all (backoff 2, 4, 8... s);
+# MQTT_URL (mqtt://[user:password@]host:1883, or mqtts://) publishes every alert event; empty: off.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+MQTT_URL = os.environ.get("MQTT_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -227,6 +231,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One enum per choice set where several fields share it (alert severity / webhook minimum severity...).
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "analytics.models.Severity",
+        "AlertEventKindEnum": "analytics.models.AlertEvent.Kind",
+    },
 }
 
 # --- Map --------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_handling_errors_are_clear(api: Any, ward_a: Any, ward_b: Any) -> None:
     assert "note" in post(client, f"{url}/note/", {"note": ""}).json()
     assert "assignee" in post(client, f"{url}/assign/", {"assignee": ward_b.users["operator"].username}).json()
     assert "assignee" in post(client, f"{url}/assign/", {"assignee": ward_a.users["official"].username}).json()
-    assert post(api(ward_a.users["official"]), f"{url}/acknowledge/").status_code == 403  # no alert role at all
+    assert post(api(ward_a.users["official"]), f"{url}/acknowledge/").status_code == 404  # cannot see alerts
     assert post(api(ward_b.users["operator"]), f"{url}/acknowledge/").status_code == 404
     alert.refresh_from_db()
     assert alert.status == "new"
@@ -150,3 +150,30 @@ def test_health_probe_marks_a_dead_camera_offline_and_back_online(ward_a: Any) -
         ward_a.ward, code="MAINT", status=Camera.Status.MAINTENANCE, main_stream_url=f"rtsp://127.0.0.1:{port}/x"
     )
     assert check_camera_health(maintenance.pk) == "skipped"
+
+
+def test_snapshot_is_served_to_the_wards_officers_only(api: Any, ward_a: Any, ward_b: Any) -> None:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buffer, "JPEG")
+    camera_in(ward_a.ward, code="SNAP-1")
+    upload = SimpleUploadedFile("s.jpg", buffer.getvalue(), content_type="image/jpeg")
+    response = api(ward_a.users["operator"]).post(
+        "/api/alerts/", {"camera": "SNAP-1", "type": "manual", "snapshot": upload}, format="multipart"
+    )
+    assert response.status_code == 201, response.json()
+    url = response.json()["snapshot"]
+    assert url.endswith("/snapshot/") and "/media/" not in url
+    for user, expected in ((ward_a.users["operator"], 200), (ward_b.users["operator"], 404), (ward_a.users["official"], 404)):
+        client = Client()
+        client.force_login(user)
+        assert client.get(url).status_code == expected
+    assert Client().get(url).status_code == 302
+    garbage = SimpleUploadedFile("x.jpg", b"not an image", content_type="image/jpeg")
+    bad = api(ward_a.users["operator"]).post("/api/alerts/", {"camera": "SNAP-1", "snapshot": garbage}, format="multipart")
+    assert bad.status_code == 400 and "snapshot" in bad.json()

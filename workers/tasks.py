@@ -61,3 +61,27 @@ def check_all_cameras() -> int:
     for camera_id in ids:
         check_camera_health.delay(camera_id)
     return len(ids)
+
+
+@shared_task(base=MatthanTask, bind=True, name="analytics.deliver_webhook")
+def deliver_webhook(self: Task, delivery_id: int) -> str:
+    """POST one webhook delivery; a failure is recorded in its row and retried after 2, 4, 8... s.
+
+    Idempotent: a delivered or failed row is skipped. After ``WEBHOOK_MAX_ATTEMPTS`` it is failed.
+    """
+    from django.conf import settings
+
+    from analytics.outbound import attempt_delivery
+
+    attempt = attempt_delivery(delivery_id)
+    if attempt.retry_in is not None:
+        raise self.retry(countdown=attempt.retry_in, max_retries=settings.WEBHOOK_MAX_ATTEMPTS)
+    return attempt.status
+
+
+@shared_task(base=MatthanTask, name="analytics.publish_mqtt")
+def publish_mqtt(event_id: int) -> str:
+    """Publish one alert event to the MQTT broker (``MQTT_URL``); an unreachable broker is retried."""
+    from analytics.outbound import publish_event_mqtt
+
+    return publish_event_mqtt(event_id)

@@ -3,10 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from analytics.models import Alert, AlertEvent, AlertType, Severity
+from analytics.models import Alert, AlertEvent, AlertType, Severity, Webhook, WebhookDelivery
+from analytics.outbound import MIN_SECRET_LENGTH, new_secret, validate_webhook_url
 from analytics.services import MAX_NOTE, raise_alert
 from cameras.models import Camera
 from incidents.models import Incident
@@ -55,6 +58,12 @@ class AlertSerializer(WardOwnedSerializer):
             "handled_at", "dismiss_reason", "incident",
         ]  # fmt: skip
         read_only_fields = ["status", "raised_at", "last_seen_at", "count", "handled_at", "dismiss_reason", "incident"]
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        # Snapshots are personal data: served by a ward-scoped view, never as a public media URL.
+        data["snapshot"] = reverse("alert-snapshot", args=[instance.pk]) if instance.snapshot else None
+        return data
 
     def validate_snapshot(self, value: Any) -> Any:
         if value is not None and value.size > MAX_SNAPSHOT_BYTES:
@@ -117,3 +126,84 @@ class IncidentSerializer(serializers.ModelSerializer):
             "created_at",
             "alerts",
         ]
+
+
+class WebhookSerializer(WardOwnedSerializer):
+    """A ward's webhook. The secret is write-only: generated when left out, shown once in the create response."""
+
+    url = serializers.CharField(
+        max_length=500, help_text="https:// (or http://) address of the receiver; internal addresses need allow_internal."
+    )
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        style={"input_type": "password"},
+        help_text="HMAC-SHA256 key (16+ characters). Leave out on create to get a generated one; send to replace.",
+    )
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=AlertEvent.Kind.choices),
+        required=False,
+        allow_empty=True,
+        help_text="Alert event kinds to send; empty sends every kind.",
+    )
+    min_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    min_severity_label = serializers.CharField(source="get_min_severity_display", read_only=True)
+
+    class Meta:
+        model = Webhook
+        fields = [
+            "id", "ward", "name", "url", "secret", "event_kinds", "min_severity", "min_severity_label", "active",
+            "allow_internal", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["created_at"]
+        # Uniqueness of (ward, name) is checked by model validation with a message of its own.
+        validators: list[Any] = []
+
+    def validate_secret(self, value: str) -> str:
+        if not value and self.instance is not None:
+            raise serializers.ValidationError(_("Leave the secret out to keep it, or send a new one."))
+        if value and len(value) < MIN_SECRET_LENGTH:
+            raise serializers.ValidationError(
+                _("Use a secret of at least %(n)d characters, or leave it out to get a generated one.") % {"n": MIN_SECRET_LENGTH}
+            )
+        return value
+
+    def validate_event_kinds(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if self.instance is None or "url" in attrs or "allow_internal" in attrs:
+            url = attrs.get("url", getattr(self.instance, "url", ""))
+            allow_internal = attrs.get("allow_internal", getattr(self.instance, "allow_internal", False))
+            try:
+                attrs["url"] = validate_webhook_url(url, allow_internal).url
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"url": exc.messages})
+        if self.instance is None and not attrs.get("secret"):
+            attrs["secret"] = new_secret()
+        return attrs
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """One line of the delivery log: what was sent to which hook, how many tries, the last answer."""
+
+    ward: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    webhook_name = serializers.CharField(source="webhook.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "ward", "webhook", "webhook_name", "event", "kind", "status", "status_label", "attempts",
+            "last_status_code", "last_error", "next_attempt_at", "delivered_at", "created_at", "payload",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    """The create response: the hook with its secret, this once."""
+
+    secret = serializers.CharField(read_only=True, help_text="Keep it now: it is never shown again.")

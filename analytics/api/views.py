@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics import services
+from analytics import outbound, services
 from analytics.api import serializers as s
 from analytics.filtersets import AlertEventFilterSet, AlertFilterSet
-from analytics.models import Alert, AlertEvent
+from analytics.models import Alert, AlertEvent, Webhook, WebhookDelivery
 from incidents.models import Incident
 from portal.api.base import WardFilterSet, WardScopedViewSet
 
@@ -95,4 +97,56 @@ class CaseViewSet(WardScopedViewSet):
     filterset_class = IncidentFilterSet
 
 
-__all__: list[Any] = ["AlertEventViewSet", "AlertViewSet", "CaseViewSet"]
+class WebhookFilterSet(WardFilterSet):
+    class Meta:
+        model = Webhook
+        fields = ["ward", "active"]
+
+
+class WebhookViewSet(WardScopedViewSet):
+    """Webhooks of your wards (ward admins). The secret is shown once: in the response to the POST that creates the hook."""
+
+    # Lists never show the secret: skip decrypting it (and the ward's boundary) for every row.
+    queryset = Webhook.objects.select_related("ward").defer("secret", "ward__boundary").order_by("name", "id")
+    serializer_class = s.WebhookSerializer
+    filterset_class = WebhookFilterSet
+
+    @extend_schema(responses={201: s.WebhookCreatedSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        webhook: Any = serializer.instance
+        data = {**serializer.data, "secret": webhook.secret}
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(serializer.data))
+
+    @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Queue a signed ``ping`` to the hook (even an inactive one); follow it in the delivery log."""
+        delivery = outbound.send_ping(webhook=self.get_object(), actor=request.user, request=request)
+        data = s.WebhookDeliverySerializer(delivery, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookDeliveryFilterSet(WardFilterSet):
+    webhook = django_filters.NumberFilter(field_name="webhook_id")
+    status = django_filters.MultipleChoiceFilter(choices=WebhookDelivery.Status.choices, distinct=False)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["ward", "webhook", "status"]
+
+
+class WebhookDeliveryViewSet(WardScopedViewSet):
+    """The webhook delivery log (ward admins), newest first: attempts, last answer, next try."""
+
+    http_method_names = ["get", "head", "options"]
+    queryset = (
+        WebhookDelivery.objects.select_related("ward", "webhook").defer("ward__boundary", "webhook__secret").order_by("-id")
+    )
+    serializer_class = s.WebhookDeliverySerializer
+    filterset_class = WebhookDeliveryFilterSet
+
+
+__all__: list[Any] = ["AlertEventViewSet", "AlertViewSet", "CaseViewSet", "WebhookDeliveryViewSet", "WebhookViewSet"]

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from analytics.api.views import AlertEventViewSet, AlertViewSet, CaseViewSet
+from analytics.api.views import AlertEventViewSet, AlertViewSet, CaseViewSet, WebhookDeliveryViewSet, WebhookViewSet
 from cameras.api.views import CameraImportViewSet, CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
 from portal.api.views import MeView, OldWardViewSet, TokenView, WardViewSet
 
@@ -21,6 +21,8 @@ router.register("camera-imports", CameraImportViewSet, basename="cameraimport")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("alert-events", AlertEventViewSet, basename="alertevent")
 router.register("cases", CaseViewSet, basename="case")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

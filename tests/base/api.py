@@ -78,6 +78,24 @@ def _case_in(ward: Ward) -> Any:
 
 
 ALERT_ROLES = frozenset({"operator", "investigator", "admin"})
+ADMINS = frozenset({"admin"})
+# A public address given as a number: the URL check needs no DNS in tests.
+PUBLIC_HOOK_URL = "https://93.184.216.34/hooks/matthan"
+
+
+def _webhook_in(ward: Ward) -> Any:
+    from analytics.models import Webhook
+
+    return Webhook.objects.create(
+        ward=ward, name=f"Hook {Webhook.objects.count()}", url=PUBLIC_HOOK_URL, secret="spec-secret-" + "x" * 20
+    )
+
+
+def _delivery_in(ward: Ward) -> Any:
+    from analytics.models import WebhookDelivery
+
+    event = _event_in(ward)
+    return WebhookDelivery.objects.create(ward=ward, webhook=_webhook_in(ward), event=event, kind=event.kind, payload={})
 
 
 def _centre(ward: Ward) -> dict[str, Any]:
@@ -175,6 +193,20 @@ SPECS: list[EndpointSpec] = [
     ),
     EndpointSpec(basename="alertevent", make=_event_in, deletable=False, view_roles=ALERT_ROLES),
     EndpointSpec(basename="case", make=_case_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(
+        basename="webhook",
+        make=_webhook_in,
+        create=lambda ward: {
+            "name": "Trung tâm chỉ huy",
+            "url": PUBLIC_HOOK_URL,
+            "event_kinds": ["raised", "escalated"],
+            "min_severity": 3,
+        },
+        update={"name": "Trung tâm chỉ huy quận", "active": False},
+        view_roles=ADMINS,
+        write_roles=ADMINS,
+    ),
+    EndpointSpec(basename="webhookdelivery", make=_delivery_in, deletable=False, view_roles=ADMINS),
 ]
 
 MODELS = {
