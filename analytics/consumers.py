@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,6 +24,7 @@ from portal.models import Ward
 from portal.querysets import ward_ids_for
 
 MAX_MESSAGE_BYTES = 4096
+SENT_MEMORY = 5000
 REFUSED_ANONYMOUS = 4401
 REFUSED_WARD = 4403
 
@@ -40,13 +42,20 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return
         self.ward_ids = wards
         self.last_sent = 0
+        # Ids already sent on this socket (bounded): live events and replays may overlap in any order.
+        self.sent: set[int] = set()
+        self.sent_order: deque[int] = deque()
         for ward_id in wards:
             await self.channel_layer.group_add(group_name(ward_id), self.channel_name)
-        await self.accept()
         if uses_relay():
-            relay.ensure_running()
+            await relay.ensure_running()
+        await self.accept()
         self.heartbeat = asyncio.get_running_loop().create_task(self._heartbeat())
         await self.send_json({"type": "hello", "wards": wards})
+        last = (query.get("last_event_id") or [""])[0]
+        if last.isdigit():
+            # Replaying here, before any group message is dispatched, leaves no window for a race.
+            await self._replay(int(last))
 
     @database_sync_to_async
     def _wards(self, user: Any, ward: str) -> list[int]:
@@ -93,19 +102,25 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "detail": 'Unknown message: use {"type": "resume"} or {"type": "ping"}.'})
 
     async def _replay(self, last: int) -> None:
-        self.last_sent = max(self.last_sent, last)
+        cursor = last
         while True:
-            batch = await database_sync_to_async(events_after)(self.ward_ids, self.last_sent)
+            batch = await database_sync_to_async(events_after)(self.ward_ids, cursor)
             for payload in batch:
                 await self._send_event(payload)
+                cursor = payload["event_id"]
             if len(batch) < 500:
                 break
-        await self.send_json({"type": "replayed", "last_event_id": self.last_sent})
+        await self.send_json({"type": "replayed", "last_event_id": max(cursor, self.last_sent)})
 
     async def _send_event(self, payload: dict[str, Any]) -> None:
-        if payload["event_id"] <= self.last_sent:
+        event_id = payload["event_id"]
+        if event_id in self.sent:
             return
-        self.last_sent = payload["event_id"]
+        self.sent.add(event_id)
+        self.sent_order.append(event_id)
+        if len(self.sent_order) > SENT_MEMORY:
+            self.sent.discard(self.sent_order.popleft())
+        self.last_sent = max(self.last_sent, event_id)
         await self.send_json(payload)
 
     async def alert_event(self, message: dict[str, Any]) -> None:

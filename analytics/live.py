@@ -106,14 +106,17 @@ class EventRelay:
         self.last_id: int | None = None
         self.task: asyncio.Task[None] | None = None
 
-    def ensure_running(self) -> None:
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.run())
+    async def ensure_running(self) -> None:
+        """Start relaying (once per event loop); returns when events from now on will be relayed."""
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            if self.last_id is None:
+                self.last_id = await sync_to_async(_max_event_id)()
+            self.task = loop.create_task(self.run())
 
     async def run(self) -> None:
         layer = get_channel_layer()
-        if self.last_id is None:
-            self.last_id = await sync_to_async(_max_event_id)()
+        assert self.last_id is not None
         while True:
             try:
                 batch = await sync_to_async(_events_since)(self.last_id)

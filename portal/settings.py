@@ -130,7 +130,14 @@ IS_POSTGIS = DATABASES["default"]["ENGINE"].endswith("postgis")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py's default 5 s socket timeout equals the layer's blocking wait, so a quiet
+            # socket's consumer would crash every 5 s: give the connection more than the wait.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]},
+        }
+    }
 else:
     _broker = VAR_DIR / "broker"
     for sub in ("out", "processed", "control"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -117,4 +118,43 @@ async def test_city_user_can_narrow_to_one_ward(ward_a: Any, ward_b: Any, city_u
     assert (await communicator.receive_json_from())["wards"] == [ward_b.ward.pk]
     await raise_in(ward_a.ward, note="a-side")
     assert await communicator.receive_nothing(timeout=1)
+    await communicator.disconnect()
+
+
+async def test_live_event_before_resume_does_not_hide_older_missed_ones(ward_a: Any) -> None:
+    user = ward_a.users["operator"]
+    first = await connect(user)
+    await first.connect()
+    await first.receive_json_from()
+    _a, e1 = await raise_in(ward_a.ward, note="r1")
+    await receive_until(first, "alert")
+    await first.disconnect()
+    _a, e2 = await raise_in(ward_a.ward, note="r2")  # missed while away
+    await asyncio.sleep(0.6)  # past the embedded relay's poll, so e2 is gone by when we reconnect
+
+    second = await connect(user)
+    await second.connect()
+    await second.receive_json_from()
+    _a, e3 = await raise_in(ward_a.ward, note="r3")  # arrives live before the client resumes
+    assert (await receive_until(second, "alert"))["event_id"] == e3.pk
+    await second.send_json_to({"type": "resume", "last_event_id": e1.pk})
+    replayed = []
+    while True:
+        message = await second.receive_json_from(timeout=5)
+        if message["type"] == "replayed":
+            break
+        replayed.append(message["event_id"])
+    assert replayed == [e2.pk]
+    await second.disconnect()
+
+
+async def test_last_event_id_on_the_url_replays_at_connect(ward_a: Any) -> None:
+    _a, e1 = await raise_in(ward_a.ward, note="u1")
+    _a, e2 = await raise_in(ward_a.ward, note="u2")
+    communicator = await connect(ward_a.users["operator"], query=f"last_event_id={e1.pk}")
+    await communicator.connect()
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    message = await communicator.receive_json_from()
+    assert message["type"] == "alert" and message["event_id"] == e2.pk
+    assert (await communicator.receive_json_from())["type"] == "replayed"
     await communicator.disconnect()
