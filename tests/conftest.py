@@ -21,6 +21,16 @@ def pytest_configure(config: Any) -> None:
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture
+def english(settings: Any) -> Any:
+    """Messages asserted in English, the language of the source (the UI defaults to Vietnamese)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Any:
     """Cached coverage must never leak from one test's wards into another's (ids are reused)."""

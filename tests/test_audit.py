@@ -6,7 +6,6 @@ Tampering goes around the ORM (raw SQL), as someone with database access would.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,24 +13,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from rest_framework.test import APIClient
 
 from portal.models import AuditEntry
 from portal.services import audit, verify_audit_chain
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PASSWORD = "pw-for-tests-1"  # tests.base.factories.UserFactory
 TABLE = AuditEntry._meta.db_table
-
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> Iterator[None]:
-    """Messages are asserted in English, the language of the source (the UI defaults to Vietnamese)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 def verify_exit() -> tuple[int, str]:

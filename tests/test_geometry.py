@@ -7,13 +7,11 @@ of curvature in the direction measured, and in UTM zone 48N (EPSG:32648) through
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.gis.geos import Point, Polygon
 from django.urls import reverse
-from django.utils import translation
 
 from cameras.coverage import ward_coverage
 from cameras.geometry import check_position, offset, sector_polygon
@@ -21,13 +19,7 @@ from cameras.models import Camera
 from portal.models import OldWard
 from tests.base.factories import OldWardFactory, WardFactory, box, camera_in
 
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> Iterator[None]:
-    """Messages are asserted in English, the language of the source (the UI defaults to Vietnamese)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 LON, LAT = 106.78, 10.84

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from django.utils.html import escape
 
 from cameras.importer import ImportFileError, import_file
@@ -24,15 +22,7 @@ from cameras.models import Camera
 from portal.models import AuditEntry
 from tests.base.factories import camera_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> Iterator[None]:
-    """Messages are asserted in English, the language of the source (the UI defaults to Vietnamese)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 HEADER = "ward,code,name,longitude,latitude,status,main_stream_url,heading,fov_angle"

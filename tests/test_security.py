@@ -5,28 +5,18 @@ text fields, malformed GeoJSON. Each is refused (or stored as plain text) with a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from cameras.models import Camera
 from portal.models import AuditEntry
 from tests.base.factories import camera_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> Iterator[None]:
-    """Messages are asserted in English, the language of the source (the UI defaults to Vietnamese)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 ALLOWED = ("rtsp://", "rtsps://", "http://", "https://")

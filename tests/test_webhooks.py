@@ -37,7 +37,7 @@ from tests.base.factories import camera_in
 from tests.test_worker import ROOT, worker_env
 from workers.tasks import deliver_webhook, publish_mqtt
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 SECRET = "a-shared-secret-of-the-receiver-0123"
 

@@ -1,0 +1,1 @@
+"""Object detectors, one backend per file. ``motion-blobs`` needs nothing but OpenCV."""

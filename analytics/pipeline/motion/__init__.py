@@ -1,0 +1,1 @@
+"""Motion gates: decide whether a frame needs the detector, and where to look."""

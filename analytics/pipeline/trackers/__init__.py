@@ -1,0 +1,1 @@
+"""Trackers: link detections across frames into tracks with stable ids."""
