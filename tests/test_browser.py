@@ -5,8 +5,6 @@ Map tiles are blocked in the browser, as on a machine without internet: the page
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,52 +12,21 @@ import pytest
 from django.contrib.gis.geos import Point
 
 from cameras.models import Camera
+from tests.base.browser import chromium
 from tests.base.factories import camera_in
 from tests.conftest import WardWorld
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 PASSWORD = "pw-for-tests-1"
 WAIT_S = 20
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="matthan-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,900",
-        "--lang=vi",
-    ):
-        options.add_argument(arg)
     # A Vietnamese user's browser; the page must come up in Vietnamese.
-    options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*tile.openstreetmap.org*", "*.tile.*"]})
-    try:
+    with chromium(lang="vi") as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
