@@ -39,7 +39,7 @@ def _unsafe(ch: str) -> bool:
 def check_stream_url(value: str) -> tuple[str, str, str]:
     """Validate ``value``; return (URL without credentials, username, password), or raise SourceError.
 
-    The same rules as ``cameras.validators.split_stream_url`` (keep the two in step), without Django.
+    The one home of these rules; ``cameras.validators`` translates the errors for the camera registry.
     """
     value = (value or "").strip()
     if not value:
