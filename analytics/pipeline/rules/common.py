@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
+from analytics.pipeline.base import Anchor, Track
 from analytics.pipeline.config import ZoneConfig
-from analytics.pipeline.geometry import Point
+from analytics.pipeline.geometry import Point, point_in_polygon
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -22,6 +23,18 @@ def wanted(cls: str, classes: Iterable[str] | None) -> bool:
 
 def zone_polygons(names: Iterable[str], zones: Mapping[str, ZoneConfig]) -> list[tuple[str, tuple[Point, ...]]]:
     return [(name, tuple(zones[name].polygon)) for name in names]
+
+
+def placements(
+    tracks: Sequence[Track], zones: Sequence[tuple[str, tuple[Point, ...]]], classes: Iterable[str] | None, anchor: Anchor
+) -> Iterator[tuple[Track, str, Point, bool]]:
+    """Each wanted track against each zone: (track, zone name, the track's anchor point, inside?)."""
+    for track in tracks:
+        if not wanted(track.cls, classes):
+            continue
+        point = track.anchor(anchor)
+        for zone, polygon in zones:
+            yield track, zone, point, point_in_polygon(point, polygon)
 
 
 class Memory(Generic[_K, _V]):

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import EncroachmentConfig, LineConfig, ZoneConfig
-from analytics.pipeline.geometry import Point, distance, point_in_polygon
-from analytics.pipeline.rules.common import Memory, wanted, zone_polygons
+from analytics.pipeline.geometry import Point, distance
+from analytics.pipeline.rules.common import Memory, placements, zone_polygons
 
 
 class EncroachmentRule(Rule):
@@ -28,36 +28,32 @@ class EncroachmentRule(Rule):
     def update(self, tracks: Sequence[Track], frame: Frame) -> list[RuleHit]:
         hits: list[RuleHit] = []
         now = frame.timestamp
-        for track in tracks:
-            if not wanted(track.cls, self.config.classes):
+        for track, zone, point, inside in placements(tracks, self._zones, self.config.classes, self.config.anchor):
+            key = (track.id, zone)
+            if not inside:
+                self._stop.drop(key)
                 continue
-            point = track.anchor(self.config.anchor)
-            for zone, polygon in self._zones:
-                key = (track.id, zone)
-                if not point_in_polygon(point, polygon):
-                    self._stop.drop(key)
-                    continue
-                where, since, fired = self._stop.get(key) or (point, now, False)
-                if distance(point, where) > self.config.radius_px:
-                    where, since, fired = point, now, False
-                if not fired and now - since >= self.config.seconds:
-                    fired = True
-                    hits.append(
-                        RuleHit(
-                            rule=self.name,
-                            type=self.type,
-                            timestamp=now,
-                            frame_index=frame.index,
-                            track_ids=(track.id,),
-                            details={
-                                "zone": zone,
-                                "zone_kind": self._kinds[zone],
-                                "class": track.cls,
-                                "seconds": round(now - since, 2),
-                                "box": track.box.as_tuple(),
-                            },
-                        )
+            where, since, fired = self._stop.get(key) or (point, now, False)
+            if distance(point, where) > self.config.radius_px:
+                where, since, fired = point, now, False
+            if not fired and now - since >= self.config.seconds:
+                fired = True
+                hits.append(
+                    RuleHit(
+                        rule=self.name,
+                        type=self.type,
+                        timestamp=now,
+                        frame_index=frame.index,
+                        track_ids=(track.id,),
+                        details={
+                            "zone": zone,
+                            "zone_kind": self._kinds[zone],
+                            "class": track.cls,
+                            "seconds": round(now - since, 2),
+                            "box": track.box.as_tuple(),
+                        },
                     )
-                self._stop.put(key, (where, since, fired), now)
+                )
+            self._stop.put(key, (where, since, fired), now)
         self._stop.sweep(now)
         return hits

@@ -10,8 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, LoiteringConfig, ZoneConfig
-from analytics.pipeline.geometry import point_in_polygon
-from analytics.pipeline.rules.common import Memory, wanted, zone_polygons
+from analytics.pipeline.rules.common import Memory, placements, zone_polygons
 
 
 class LoiteringRule(Rule):
@@ -26,33 +25,29 @@ class LoiteringRule(Rule):
     def update(self, tracks: Sequence[Track], frame: Frame) -> list[RuleHit]:
         hits: list[RuleHit] = []
         now = frame.timestamp
-        for track in tracks:
-            if not wanted(track.cls, self.config.classes):
+        for track, zone, _point, inside in placements(tracks, self._zones, self.config.classes, self.config.anchor):
+            key = (track.id, zone)
+            if not inside:
+                self._since.drop(key)
                 continue
-            point = track.anchor(self.config.anchor)
-            for zone, polygon in self._zones:
-                key = (track.id, zone)
-                if not point_in_polygon(point, polygon):
-                    self._since.drop(key)
-                    continue
-                entered, fired = self._since.get(key) or (now, False)
-                if not fired and now - entered >= self.config.seconds:
-                    fired = True
-                    hits.append(
-                        RuleHit(
-                            rule=self.name,
-                            type=self.type,
-                            timestamp=now,
-                            frame_index=frame.index,
-                            track_ids=(track.id,),
-                            details={
-                                "zone": zone,
-                                "class": track.cls,
-                                "seconds": round(now - entered, 2),
-                                "box": track.box.as_tuple(),
-                            },
-                        )
+            entered, fired = self._since.get(key) or (now, False)
+            if not fired and now - entered >= self.config.seconds:
+                fired = True
+                hits.append(
+                    RuleHit(
+                        rule=self.name,
+                        type=self.type,
+                        timestamp=now,
+                        frame_index=frame.index,
+                        track_ids=(track.id,),
+                        details={
+                            "zone": zone,
+                            "class": track.cls,
+                            "seconds": round(now - entered, 2),
+                            "box": track.box.as_tuple(),
+                        },
                     )
-                self._since.put(key, (entered, fired), now)
+                )
+            self._since.put(key, (entered, fired), now)
         self._since.sweep(now)
         return hits

@@ -10,8 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, ZoneConfig, ZoneIntrusionConfig
-from analytics.pipeline.geometry import point_in_polygon
-from analytics.pipeline.rules.common import Memory, wanted, zone_polygons
+from analytics.pipeline.rules.common import Memory, placements, zone_polygons
 
 
 class ZoneIntrusionRule(Rule):
@@ -26,23 +25,18 @@ class ZoneIntrusionRule(Rule):
     def update(self, tracks: Sequence[Track], frame: Frame) -> list[RuleHit]:
         hits: list[RuleHit] = []
         now = frame.timestamp
-        for track in tracks:
-            if not wanted(track.cls, self.config.classes):
-                continue
-            point = track.anchor(self.config.anchor)
-            for zone, polygon in self._zones:
-                inside = point_in_polygon(point, polygon)
-                if inside and not self._inside.get((track.id, zone)):
-                    hits.append(
-                        RuleHit(
-                            rule=self.name,
-                            type=self.type,
-                            timestamp=now,
-                            frame_index=frame.index,
-                            track_ids=(track.id,),
-                            details={"zone": zone, "class": track.cls, "point": point, "box": track.box.as_tuple()},
-                        )
+        for track, zone, point, inside in placements(tracks, self._zones, self.config.classes, self.config.anchor):
+            if inside and not self._inside.get((track.id, zone)):
+                hits.append(
+                    RuleHit(
+                        rule=self.name,
+                        type=self.type,
+                        timestamp=now,
+                        frame_index=frame.index,
+                        track_ids=(track.id,),
+                        details={"zone": zone, "class": track.cls, "point": point, "box": track.box.as_tuple()},
                     )
-                self._inside.put((track.id, zone), inside, now)
+                )
+            self._inside.put((track.id, zone), inside, now)
         self._inside.sweep(now)
         return hits
