@@ -64,6 +64,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib import ensure_bench_database, load_average, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -91,20 +93,6 @@ def port_open(port: int) -> bool:
         return False
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(0, math.ceil(p / 100 * len(sorted_values)) - 1)]
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
 def cpu_seconds(pid: int | None = None) -> float:
     """User + system CPU time of a process (this one when ``pid`` is None), from /proc."""
     if pid is None:
@@ -117,30 +105,6 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ensure_database(url: str) -> str:
-    """Create the Redis mode's PostGIS database when missing; refuse any name without "bench"."""
-    import dj_database_url
-    import psycopg
-
-    conf = dj_database_url.parse(url)
-    name = conf["NAME"]
-    if "bench" not in name or name.startswith("test"):
-        sys.exit(f"Refusing database {name!r}: this benchmark only uses a database whose name contains 'bench'.")
-    params = {
-        "dbname": "postgres",
-        "host": conf.get("HOST") or None,
-        "port": conf.get("PORT") or None,
-        "user": conf.get("USER") or None,
-        "password": conf.get("PASSWORD") or None,
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            print(f"creating database {name} (template1, PostGIS)")
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template1')
-    return name
-
-
 # --- the orchestrator: one child process per mode ------------------------------------------------
 
 
@@ -149,7 +113,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any] | None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SQLITE_PATH")}
     env.update(MATTHAN_VAR_DIR=str(var_dir), CELERY_TASK_ALWAYS_EAGER="0", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     if mode == "redis":
-        ensure_database(args.database_url)
+        ensure_bench_database(args.database_url)
         env.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url)
         if args.redis_layer != "project":
             env.update(DJANGO_SETTINGS_MODULE="bench.alerts_settings", BENCH_REDIS_LAYER=args.redis_layer)
@@ -376,7 +340,7 @@ def child(mode: str, clients: int, alerts: int, interval: float) -> None:
                 sys.exit("Daphne did not start:\n" + log.read_text(errors="replace")[-3000:])
             time.sleep(0.1)
         print(f"\n== {mode}: {database}; {layer}; one Daphne process on port {port}")
-        print(f"load average before: {loadavg()}")
+        print(f"load average before: {load_average()}")
         data = asyncio.run(measure(port, daphne.pid, tokens, camera_id, alerts, interval))
     finally:
         daphne.send_signal(signal.SIGTERM)
@@ -385,7 +349,7 @@ def child(mode: str, clients: int, alerts: int, interval: float) -> None:
         except subprocess.TimeoutExpired:
             daphne.kill()
             daphne.wait()
-    print(f"load average after:  {loadavg()}")
+    print(f"load average after:  {load_average()}")
     crashes = [line for line in log.read_text(errors="replace").splitlines() if "Exception inside application" in line]
     if crashes:
         print(f"Daphne logged {len(crashes)} consumer crash(es), first: {crashes[0]}")
@@ -407,8 +371,8 @@ def report(mode: str, clients: int, alerts: int, interval: float, data: dict[str
     duplicates = sum(n - 1 for n in pairs.values())
     from_saved.sort()
     from_commit.sort()
-    saved = [percentile(from_saved, 50), percentile(from_saved, 95), from_saved[-1] if from_saved else math.nan]
-    commit = [percentile(from_commit, 50), percentile(from_commit, 95), from_commit[-1] if from_commit else math.nan]
+    saved = [percentile(from_saved, 0.50), percentile(from_saved, 0.95), from_saved[-1] if from_saved else math.nan]
+    commit = [percentile(from_commit, 0.50), percentile(from_commit, 0.95), from_commit[-1] if from_commit else math.nan]
     target = TARGET_MS[mode]
     met = delivered == expected and saved[1] < target
     commit_s = [r["committed"] - dt.datetime.fromisoformat(r["at"]).timestamp() for r in data["raised"]]
@@ -424,9 +388,9 @@ def report(mode: str, clients: int, alerts: int, interval: float, data: dict[str
         print(f"  {error}")
     after_commit = sorted(r["returned"] - r["committed"] for r in data["raised"])
     print(
-        f"raising process: event written → committed p50 {percentile(sorted(commit_s), 50) * 1000:.1f} ms;"
-        f" committed → on-commit work done (publish, outbound) p50 {percentile(after_commit, 50) * 1000:.1f} ms,"
-        f" p95 {percentile(after_commit, 95) * 1000:.1f} ms"
+        f"raising process: event written → committed p50 {percentile(sorted(commit_s), 0.50) * 1000:.1f} ms;"
+        f" committed → on-commit work done (publish, outbound) p50 {percentile(after_commit, 0.50) * 1000:.1f} ms,"
+        f" p95 {percentile(after_commit, 0.95) * 1000:.1f} ms"
     )
     by_alert: dict[int, list[float]] = {}
     for _c, event_id, at_receipt, _at in data["received"]:

@@ -35,6 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchlib import load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -105,7 +107,7 @@ def main() -> None:
     probe = FileSource(args.clip, args.fps)
     duration = probe.duration_s
     print(f"clip benchmark — OpenCV {cv2.__version__}, {os.cpu_count()} CPUs, cv2 threads {cv2.getNumThreads()}")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load_average()}")
     print(
         f"clip: {args.clip} ({probe.width}x{probe.height}, {probe.declared_frames} frames at {probe.native_fps:g} fps = {duration:.1f} s); "
         f"analysis at {args.fps:g} fps; best of {args.repeat}"
@@ -160,7 +162,7 @@ def main() -> None:
         f"(motion-blobs costs {per['detect']:.3f} ms a frame)"
     )
     print(f"quiet clip: detector ran on {quiet.detector_runs} of {quiet.frames_analysed} analysed frames")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

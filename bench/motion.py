@@ -41,6 +41,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benchlib import load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -164,7 +166,7 @@ def main() -> None:
     every = max(1, round(VTEST_FPS / args.fps))
     config = MotionConfig()
     print(f"motion gate benchmark — OpenCV {cv2.__version__}, {os.cpu_count()} CPUs, cv2 threads {cv2.getNumThreads()}")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load_average()}")
     print(f"config: {config.model_dump()}")
 
     frames = read_frames(VTEST)
@@ -244,7 +246,7 @@ def main() -> None:
     slow_react = [(n, s, q["delay"]) for n, s, q, _ in results if not 0 <= q["delay"] <= BAR_REACTION]
     delays = sorted({int(q["delay"]) for _, _, q, _ in results})
     print(f"reaction within {BAR_REACTION} frame: {'MET' if not slow_react else f'NOT MET {slow_react}'} (delays seen: {delays})")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

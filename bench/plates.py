@@ -37,6 +37,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchlib import load_average
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.plates.rapidocr_reader import RapidOCRPlateReader, RapidOCRReaderConfig  # noqa: E402
@@ -61,10 +63,6 @@ def _median(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}" if values else "-"
 
 
-def _load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=20)
@@ -78,7 +76,7 @@ def main() -> None:
     sizes = tuple(int(v) for v in _floats(args.sizes))
     blurs = _floats(args.blurs)
 
-    print(f"cores: {os.cpu_count()}, load average before: {_load()}")
+    print(f"cores: {os.cpu_count()}, load average before: {load_average()}")
     started = time.perf_counter()
     reader = RapidOCRPlateReader(RapidOCRReaderConfig(threads=args.threads))
     print(f"model: {reader.model}, threads: {args.threads or 'all'}, loaded in {time.perf_counter() - started:.2f} s")
@@ -153,7 +151,7 @@ def main() -> None:
     in_range = [r for r in results if 28 <= r.size <= 44]
     if in_range:
         print(row("all, 28-44 px", in_range))
-    print(f"\nload average after: {_load()}")
+    print(f"\nload average after: {load_average()}")
 
 
 if __name__ == "__main__":

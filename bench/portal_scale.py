@@ -69,6 +69,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchlib import ensure_bench_database, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -152,35 +154,7 @@ LEGACY_PROGRAMME = [("old_ward", 60), ("city", 25), ("other", 15)]
 
 
 def ensure_database(refill: bool) -> str:
-    """Create the bench database when missing (drop it first with ``refill``); return its name."""
-    import dj_database_url
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgis://", "postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL=postgis://postgres@127.0.0.1:5432/matthan_bench (see the docstring).")
-    conf = dj_database_url.parse(url)
-    name = conf["NAME"]
-    if "bench" not in name or name.startswith("test"):
-        sys.exit(f"Refusing database {name!r}: this benchmark only uses a database whose name contains 'bench'.")
-    params = {
-        "dbname": "postgres",
-        "host": conf.get("HOST") or None,
-        "port": conf.get("PORT") or None,
-        "user": conf.get("USER") or None,
-        "password": conf.get("PASSWORD") or None,
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
-        if exists and refill:
-            print(f"dropping database {name}")
-            conn.execute(f'DROP DATABASE "{name}"')
-            exists = False
-        if not exists:
-            print(f"creating database {name} (template1, PostGIS)")
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template1')
-    return name
+    return ensure_bench_database(os.environ.get("DATABASE_URL", ""), refill=refill)
 
 
 def data_present() -> bool:
@@ -442,12 +416,6 @@ class Endpoint:
         if not self.missed:
             return "ok"
         return "MISS" if self.work_p95 >= TARGET_MS else "MISS (load: work p95 ok)"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    data = sorted(values)
-    return data[max(0, math.ceil(q * len(data)) - 1)]
 
 
 def response_size(response: Any) -> int:
