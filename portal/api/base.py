@@ -166,10 +166,15 @@ class WardFilterSet(django_filters.FilterSet):
 
 
 def find_own_ward(request: Any, value: str) -> Ward:
-    """The caller's ward by slug or id; the same error whether the ward exists or not."""
-    wards = Ward.objects.restrict(request.user)
-    lookup: dict[str, Any] = {"pk": int(value)} if value.isdigit() else {"slug": value}
-    ward = wards.filter(**lookup).first()
+    """The caller's ward by slug or id; the same error whether the ward exists or not.
+
+    Remembered on the request: the filterset and the list's audit both ask for it.
+    """
+    found: dict[str, Ward | None] = request.__dict__.setdefault("_own_wards", {})
+    if value not in found:
+        lookup: dict[str, Any] = {"pk": int(value)} if value.isdigit() else {"slug": value}
+        found[value] = Ward.objects.restrict(request.user).filter(**lookup).first()
+    ward = found[value]
     if ward is None:
         raise exceptions.ValidationError({"ward": [_("“%(value)s” is not one of your wards.") % {"value": value}]})
     return ward
