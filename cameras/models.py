@@ -174,3 +174,34 @@ class CameraImport(WardOwned):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+
+def segment_path(camera: Camera, started: str) -> str:
+    return f"recordings/{camera.ward_id}/{camera.pk}/{started}.mkv"
+
+
+class RecordingSegment(WardOwned):
+    """A piece of a camera's footage, written by ffmpeg as a stream copy (no re-encoding).
+
+    ``locked`` is the evidence hold: a case file that cites the segment sets it, and retention never
+    deletes a locked segment, whatever its age."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="segments", verbose_name=_("camera"))
+    path = models.CharField(_("file"), max_length=300, help_text=_("Relative to the media folder."))
+    started_at = models.DateTimeField(_("starts at"))
+    ended_at = models.DateTimeField(_("ends at"))
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    locked = models.BooleanField(_("held as evidence"), default=False)
+
+    ward_view_roles = frozenset({"operator", "investigator", "admin"})
+    ward_change_roles = frozenset({"investigator", "admin"})
+
+    class Meta:
+        ordering = ["camera", "-started_at"]
+        verbose_name = _("recording segment")
+        verbose_name_plural = _("recording segments")
+        constraints = [models.UniqueConstraint(fields=["camera", "path"], name="segment_unique_path")]
+        indexes = [models.Index(fields=["camera", "started_at"], name="segment_camera_time")]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id} {self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -19,6 +19,11 @@ class Ward(models.Model):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     code = models.CharField(_("code"), max_length=8, unique=True, help_text=_("Short prefix used in numbers, e.g. TNP."))
     boundary = models.MultiPolygonField(_("boundary"), srid=4326)
+    faces_enabled = models.BooleanField(
+        _("face detection enabled"),
+        default=False,
+        help_text=_("Off by default (DESIGN.md §7): only where the ward has a lawful basis for it."),
+    )
 
     objects = WardQuerySet.as_manager()
 

@@ -184,6 +184,30 @@ class RuleHit:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Sighting:
+    """A closer look at one tracked object: a plate read on a vehicle, or a face on a person.
+
+    ``box`` is in frame pixels, ``crop`` the BGR pixels the result came from (kept as evidence).
+    Plates fill ``text`` (display form, ``51F-123.45``), ``raw`` (what the OCR read) and ``key`` (the
+    normalised search key); faces fill ``embedding`` (128 numbers). An observer may report a better
+    sighting of the same track later: consumers keep the best per ``(kind, track_id)``.
+    """
+
+    kind: Literal["plate", "face"]
+    track_id: int
+    timestamp: float
+    frame_index: int
+    box: Box
+    confidence: float
+    crop: np.ndarray
+    model: str
+    text: str = ""
+    raw: str = ""
+    key: str = ""
+    embedding: tuple[float, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class SourceHealth:
     """A source's state for the operator: is it delivering frames, when was the last, how fast."""
@@ -263,3 +287,17 @@ class Rule(ABC):
 
     @abstractmethod
     def update(self, tracks: Sequence[Track], frame: Frame) -> list[RuleHit]: ...
+
+
+class TrackObserver(ABC):
+    """Looks closer at tracked objects of some classes (plates on vehicles, faces on people).
+
+    Called after the tracker on every analysed frame with the frame the detector saw; it decides which
+    tracks are worth a look (new ones, ones without a good result yet, at most every so often) so that
+    its cost stays bounded, and returns the new or improved sightings.
+    """
+
+    name: str
+
+    @abstractmethod
+    def update(self, tracks: Sequence[Track], frame: Frame) -> list[Sighting]: ...

@@ -31,15 +31,17 @@ from analytics.pipeline.base import (
     MotionResult,
     Rule,
     RuleHit,
+    Sighting,
     SourceError,
     SourceHealth,
     Track,
     Tracker,
+    TrackObserver,
 )
 from analytics.pipeline.config import PipelineConfig
 from analytics.pipeline.registry import build_detector, build_motion_gate, build_rules, build_tracker
 
-STAGES = ("source", "motion", "detect", "track", "rules")
+STAGES = ("source", "motion", "detect", "track", "observe", "rules")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class FrameResult:
     detections: tuple[Detection, ...]
     tracks: tuple[Track, ...]
     hits: tuple[RuleHit, ...]
+    sightings: tuple[Sighting, ...] = ()
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Summary:
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     track_classes: dict[int, str] = field(default_factory=dict)
     hits: list[RuleHit] = field(default_factory=list)
+    sightings: dict[tuple[str, int], Sighting] = field(default_factory=dict)  # the best per (kind, track)
     source: SourceHealth | None = None
     error: str | None = None
 
@@ -130,6 +134,8 @@ class Summary:
             "tracks_by_class": self.tracks_by_class,
             "hits_by_rule": self.hits_by_rule,
             "line_counts": self.line_counts,
+            "plates": sorted({s.text for s in self.sightings.values() if s.kind == "plate"}),
+            "faces": sum(1 for s in self.sightings.values() if s.kind == "face"),
             "stage_ms": {k: round(v, 1) for k, v in self.stage_ms.items()},
             "stage_ms_per_frame": {k: round(v, 3) for k, v in self.stage_ms_per_frame.items()},
             "error": self.error,
@@ -152,6 +158,7 @@ class Pipeline:
         detector: Detector | None = None,
         tracker: Tracker | None = None,
         rules: Sequence[Rule] | None = None,
+        observers: Sequence[TrackObserver] = (),
         gate: bool = True,
     ) -> None:
         self.config = config
@@ -160,6 +167,7 @@ class Pipeline:
         self.detector = detector if detector is not None else build_detector(config)
         self.tracker = tracker if tracker is not None else build_tracker(config)
         self.rules = list(rules) if rules is not None else build_rules(config)
+        self.observers = list(observers)
         self.gate = gate
         self._privacy = [np.round(np.array(m.polygon)).astype(np.int32) for m in config.masks if m.kind == "privacy"]
         self.summary = Summary(model=self.detector.name, analysis_fps=config.analysis_fps)
@@ -198,13 +206,16 @@ class Pipeline:
                 searched = (motion.regions if self.gate else None) if detected else ()
                 tracks = self.tracker.update(detections, frame.timestamp, searched)
                 t4 = clock()
+                sightings = [sighting for observer in self.observers for sighting in observer.update(tracks, frame)]
+                t4b = clock()
                 hits = [hit for rule in self.rules for hit in rule.update(tracks, frame)]
                 t5 = clock()
                 ms["source"] += (t1 - t0) * 1000
                 ms["motion"] += (t2 - t1) * 1000
                 ms["detect"] += (t3 - t2) * 1000
                 ms["track"] += (t4 - t3) * 1000
-                ms["rules"] += (t5 - t4) * 1000
+                ms["observe"] += (t4b - t4) * 1000
+                ms["rules"] += (t5 - t4b) * 1000
                 s.frames_analysed += 1
                 if s.first_timestamp is None:
                     s.first_timestamp = frame.timestamp
@@ -212,8 +223,12 @@ class Pipeline:
                 for track in tracks:
                     s.track_classes[track.id] = track.cls
                 s.hits.extend(hits)
+                for sighting in sightings:
+                    best = s.sightings.get((sighting.kind, sighting.track_id))
+                    if best is None or sighting.confidence > best.confidence:
+                        s.sightings[(sighting.kind, sighting.track_id)] = sighting
                 s.wall_s = clock() - started
-                yield FrameResult(frame, motion, detected, tuple(detections), tuple(tracks), tuple(hits))
+                yield FrameResult(frame, motion, detected, tuple(detections), tuple(tracks), tuple(hits), tuple(sightings))
         except SourceError as exc:
             s.error = str(exc)
             raise
