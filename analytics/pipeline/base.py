@@ -117,6 +117,7 @@ class Detection:
     cls: str
     confidence: float
     model: str
+    label: str = ""  # the model's own label when it says more than the class ("Fall" for a fallen person)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class Track:
     velocity: tuple[float, float] = (0.0, 0.0)
     direction: str = "still"
     held: bool = False
+    label: str = ""  # the model's own label at the latest sighting (Detection.label), e.g. "Fall"
 
     @property
     def box(self) -> Box:

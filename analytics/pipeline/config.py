@@ -117,10 +117,49 @@ class MotionConfig(Strict):
     dilate: int = Field(default=1, ge=0, le=5, description="dilation passes that join the fragments of one moving object")
 
 
+#: What a YOLO model's label may map to: a canonical class, or ``ignore`` (the detection is dropped).
+MappedClass = Literal["person", "bicycle", "motorbike", "car", "bus", "truck", "other_vehicle", "other", "ignore"]
+
+
+class ModelConfig(Strict):
+    """One YOLO model (:mod:`.detectors.yolo`): its weights (``.pt``, exported once to ONNX, or ``.onnx``),
+    the map from its labels to canonical classes (labels not in the map are ignored), and which of its
+    labels mean a fallen person (they feed the ``person_fallen`` rule through ``Detection.label``)."""
+
+    name: Name
+    weights: str = Field(min_length=1, max_length=4096, description="path of the .pt or .onnx weights file")
+    classes: dict[Annotated[str, Field(min_length=1, max_length=64)], MappedClass] = Field(min_length=1)
+    fallen: tuple[str, ...] = Field(default=(), description="labels that mean a fallen person, e.g. ('Fall',)")
+    min_confidence: float | None = Field(default=None, ge=0, le=1, description="overrides the detector's")
+    imgsz: int = Field(default=640, ge=64, le=4096, multiple_of=32, description="inference size of the longer side, px")
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if all(target == "ignore" for target in self.classes.values()):
+            raise ValueError("classes: every label is ignored; map at least one label to a class such as 'person'")
+        unmapped = [label for label in self.fallen if self.classes.get(label) in (None, "ignore")]
+        if unmapped:
+            raise ValueError(f"fallen: the labels {unmapped} are not mapped to a class in classes; map them to 'person'")
+        return self
+
+
 class DetectorConfig(Strict):
     name: Annotated[str, _registered("DETECTORS")] = "motion-blobs"
     min_confidence: float = Field(default=0.25, ge=0, le=1)
     min_size: int = Field(default=6, ge=1, le=4096, description="smallest side of a detection box, px")
+    models: tuple[ModelConfig, ...] = Field(default=(), description="the YOLO models run on each frame (yolo only)")
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use (one camera, one core)")
+    cache_dir: str | None = Field(
+        default=None, max_length=4096, description="where exported ONNX models are kept; none: $MATTHAN_VAR_DIR/models"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DetectorConfig:
+        if self.name == "yolo" and not self.models:
+            raise ValueError("models: the yolo detector needs at least one model (weights path and class map)")
+        for name in _duplicates(m.name for m in self.models):
+            raise ValueError(f"models: the name {name!r} is used twice; give each model a different name")
+        return self
 
 
 class TrackerConfig(Strict):
@@ -136,6 +175,12 @@ class TrackerConfig(Strict):
         default=0.1, ge=0, le=100, description="below this speed (box heights a second) a track is still: held, direction 'still'"
     )
     hold_stationary: bool = Field(default=True, description="keep still tracks where nothing was searched (a still scene)")
+    # ByteTrack (``bytetrack``) only; thresholds are detection confidences, as in ultralytics' bytetrack.yaml.
+    high_threshold: float = Field(default=0.25, ge=0, le=1, description="detections this sure are matched first")
+    low_threshold: float = Field(default=0.1, ge=0, le=1, description="less sure ones (above this) only extend tracks")
+    new_track_threshold: float = Field(default=0.25, ge=0, le=1, description="least confidence that starts a track")
+    match_threshold: float = Field(default=0.8, gt=0, le=1, description="largest 1 - IoU cost of a match")
+    buffer_s: float = Field(default=2.0, gt=0, le=600, description="seconds a lost track can still be found again")
 
 
 class _RuleBase(Strict):
@@ -191,10 +236,76 @@ class TamperedConfig(_RuleBase):
     )
 
 
+class PersonFallenConfig(_RuleBase):
+    """A person track labelled fallen (a model's fallen label, ``Detection.label``) for ``min_seconds``."""
+
+    type: Literal["person_fallen"]
+    min_seconds: float = Field(default=2.0, ge=0, le=3600)
+    zones: tuple[Name, ...] = Field(default=(), description="only inside these zones; none: anywhere")
+    labels: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(
+        default=("Fall",), min_length=1, description="detector labels that mean fallen (the models' fallen labels)"
+    )
+    classes: tuple[CanonicalClass, ...] | None = ("person",)
+
+
 RuleConfig = Annotated[
-    ZoneIntrusionConfig | LineCrossingConfig | LoiteringConfig | CrowdingConfig | EncroachmentConfig | TamperedConfig,
+    ZoneIntrusionConfig
+    | LineCrossingConfig
+    | LoiteringConfig
+    | CrowdingConfig
+    | EncroachmentConfig
+    | TamperedConfig
+    | PersonFallenConfig,
     Field(discriminator="type"),
 ]
+
+
+class PlatesConfig(Strict):
+    """Plate reading on vehicle tracks (:mod:`.observers.plates`), bounded so that it never dominates a frame.
+
+    A track is looked at no more often than every ``every_s`` seconds and no more once a read reached
+    ``good_confidence``; boxes lower than ``min_height`` cannot hold a legible plate and are skipped;
+    at most ``max_per_frame`` crops are read a frame (the tracks waiting longest first).
+    """
+
+    reader: Annotated[str, _registered("PLATE_READERS")] = "rapidocr"
+    classes: tuple[CanonicalClass, ...] = Field(
+        default=("motorbike", "car", "bus", "truck", "other_vehicle"), min_length=1, description="track classes read"
+    )
+    every_s: float = Field(default=0.5, ge=0, le=3600, description="least seconds between two looks at one track")
+    good_confidence: float = Field(default=0.9, gt=0, le=1, description="a read this confident ends the looks at a track")
+    min_confidence: float = Field(default=0.3, ge=0, le=1, description="reads less confident than this are dropped")
+    min_height: int = Field(default=48, ge=8, le=4096, description="smallest vehicle box height looked at, px")
+    max_per_frame: int = Field(default=2, ge=1, le=64, description="most vehicle crops read a frame")
+    padding: float = Field(default=0.08, ge=0, le=1, description="margin added around the vehicle box, as a fraction of its size")
+    skip_top: float = Field(
+        default=0.25, ge=0, lt=1, description="fraction of the box's top left out (plates sit low; less to search)"
+    )
+    det_max_side: int = Field(default=640, ge=64, le=4096, description="the text detector sees the crop scaled down to this side")
+
+
+class FacesConfig(Strict):
+    """Faces on person tracks (:mod:`.observers.faces`): only for wards that enabled them (DESIGN.md §7).
+
+    Faces are searched in the upper part of the person box; the most probable face at least
+    ``min_face_px`` high and ``min_probability`` sure is embedded. Bounded like plates.
+    """
+
+    detector: Annotated[str, _registered("FACE_DETECTORS")] = "mtcnn"
+    embedder: Annotated[str, _registered("FACE_EMBEDDERS")] = "dlib"
+    classes: tuple[CanonicalClass, ...] = Field(default=("person",), min_length=1, description="track classes looked at")
+    every_s: float = Field(default=1.0, ge=0, le=3600, description="least seconds between two looks at one track")
+    good_confidence: float = Field(default=0.95, gt=0, le=1, description="a face this good ends the looks at a track")
+    good_face_px: int = Field(default=80, ge=12, le=4096, description="face height that counts as fully recognisable, px")
+    min_face_px: int = Field(default=32, ge=12, le=4096, description="smallest face embedded, px (dlib needs about 30+)")
+    min_probability: float = Field(default=0.95, ge=0, le=1, description="least detector probability of a face embedded")
+    min_height: int = Field(default=96, ge=12, le=8192, description="smallest person box height looked at, px")
+    max_per_frame: int = Field(default=2, ge=1, le=64, description="most person crops searched a frame")
+    upper_fraction: float = Field(default=0.5, gt=0, le=1, description="top part of the person box searched for a face")
+    padding: float = Field(
+        default=0.1, ge=0, le=1, description="margin added around the searched part, as a fraction of the box width"
+    )
+    threads: int = Field(default=1, ge=1, le=64, description="torch CPU threads of the face detector (one pool per process)")
 
 
 def _duplicates(names: Iterable[str]) -> list[str]:
@@ -210,6 +321,8 @@ class PipelineConfig(Strict):
     zones: tuple[ZoneConfig, ...] = ()
     lines: tuple[LineConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
+    plates: PlatesConfig | None = None  # none: no plate reading
+    faces: FacesConfig | None = None  # none: no faces (the default; a ward must enable them)
 
     @model_validator(mode="after")
     def _check_references(self) -> PipelineConfig:
@@ -236,6 +349,11 @@ class PipelineConfig(Strict):
             for line in getattr(rule, "lines", ()):
                 if line not in lines:
                     problems.append(f"{where}.lines: no line named {line!r}; define it under lines or use one of {sorted(lines)}")
+            fallen = {label for model in self.detector.models for label in model.fallen}
+            if isinstance(rule, PersonFallenConfig) and self.detector.models and not fallen & set(rule.labels):
+                problems.append(
+                    f"{where}.labels: no model reports {list(rule.labels)} as fallen; the models' fallen labels are {sorted(fallen)}"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from analytics.pipeline.base import Detector, FrameSource, MotionGate, Rule, Tracker
+from analytics import faces, plates
+from analytics.pipeline.base import Detector, FrameSource, MotionGate, Rule, Tracker, TrackObserver
 
 if TYPE_CHECKING:
     from analytics.pipeline.config import PipelineConfig
@@ -21,8 +22,14 @@ if TYPE_CHECKING:
 _P = "analytics.pipeline"
 
 MOTION_GATES: Mapping[str, str] = {"mog2": f"{_P}.motion.mog2:Mog2MotionGate"}
-DETECTORS: Mapping[str, str] = {"motion-blobs": f"{_P}.detectors.blobs:BlobDetector"}
-TRACKERS: Mapping[str, str] = {"iou": f"{_P}.trackers.iou:IouTracker"}
+DETECTORS: Mapping[str, str] = {
+    "motion-blobs": f"{_P}.detectors.blobs:BlobDetector",
+    "yolo": f"{_P}.detectors.yolo:YoloDetector",
+}
+TRACKERS: Mapping[str, str] = {
+    "iou": f"{_P}.trackers.iou:IouTracker",
+    "bytetrack": f"{_P}.trackers.bytetrack:ByteTracker",
+}
 RULES: Mapping[str, str] = {
     "zone_intrusion": f"{_P}.rules.zone_intrusion:ZoneIntrusionRule",
     "line_crossing": f"{_P}.rules.line_crossing:LineCrossingRule",
@@ -30,7 +37,17 @@ RULES: Mapping[str, str] = {
     "crowding": f"{_P}.rules.crowding:CrowdingRule",
     "encroachment": f"{_P}.rules.encroachment:EncroachmentRule",
     "tampered": f"{_P}.rules.tampered:TamperedRule",
+    "person_fallen": f"{_P}.rules.person_fallen:PersonFallenRule",
 }
+#: Observers look closer at tracks; each runs when its section of the config is present (not ``None``).
+OBSERVERS: Mapping[str, str] = {
+    "plates": f"{_P}.observers.plates:PlateObserver",
+    "faces": f"{_P}.observers.faces:FaceObserver",
+}
+#: The observers' backends live in their own packages (usable without the pipeline); named here for the config.
+PLATE_READERS: Mapping[str, str] = plates.READERS
+FACE_DETECTORS: Mapping[str, str] = faces.DETECTORS
+FACE_EMBEDDERS: Mapping[str, str] = faces.EMBEDDERS
 SOURCES: Mapping[str, str] = {
     "file": f"{_P}.sources.file:FileSource",
     "stream": f"{_P}.sources.stream:StreamSource",
@@ -74,6 +91,13 @@ def build_rules(config: PipelineConfig) -> list[Rule]:
     rules = [resolve(RULES, r.type)(r, zones, lines) for r in config.rules]
     assert all(isinstance(rule, Rule) for rule in rules)
     return rules
+
+
+def build_observers(config: PipelineConfig) -> list[TrackObserver]:
+    """An observer for each of ``config.plates`` / ``config.faces`` that is set, in that order."""
+    observers = [resolve(OBSERVERS, name)(section) for name in OBSERVERS if (section := getattr(config, name)) is not None]
+    assert all(isinstance(observer, TrackObserver) for observer in observers)
+    return observers
 
 
 def open_source(location: str, fps: float, **options: Any) -> FrameSource:

@@ -39,7 +39,7 @@ from analytics.pipeline.base import (
     TrackObserver,
 )
 from analytics.pipeline.config import PipelineConfig
-from analytics.pipeline.registry import build_detector, build_motion_gate, build_rules, build_tracker
+from analytics.pipeline.registry import build_detector, build_motion_gate, build_observers, build_rules, build_tracker
 
 STAGES = ("source", "motion", "detect", "track", "observe", "rules")
 
@@ -158,7 +158,7 @@ class Pipeline:
         detector: Detector | None = None,
         tracker: Tracker | None = None,
         rules: Sequence[Rule] | None = None,
-        observers: Sequence[TrackObserver] = (),
+        observers: Sequence[TrackObserver] | None = None,
         gate: bool = True,
     ) -> None:
         self.config = config
@@ -167,7 +167,7 @@ class Pipeline:
         self.detector = detector if detector is not None else build_detector(config)
         self.tracker = tracker if tracker is not None else build_tracker(config)
         self.rules = list(rules) if rules is not None else build_rules(config)
-        self.observers = list(observers)
+        self.observers = list(observers) if observers is not None else build_observers(config)
         self.gate = gate
         self._privacy = [np.round(np.array(m.polygon)).astype(np.int32) for m in config.masks if m.kind == "privacy"]
         self.summary = Summary(model=self.detector.name, analysis_fps=config.analysis_fps)

@@ -169,13 +169,13 @@ def test_the_registry_builds_every_stage_the_config_names() -> None:
 
 def test_every_rule_type_is_an_alert_type() -> None:
     # analytics.models.AlertType's values, written out: this package must not import Django.
-    alert_types = {"zone_intrusion", "encroachment", "loitering", "line_crossing", "crowding", "tampered"}
+    alert_types = {"zone_intrusion", "encroachment", "loitering", "line_crossing", "crowding", "tampered", "person_fallen"}
     assert set(registry.RULES) <= alert_types
 
 
 def test_resolve_names_the_choices() -> None:
-    with pytest.raises(KeyError, match="no implementation named 'yolo'; choose one of: motion-blobs"):
-        registry.resolve(registry.DETECTORS, "yolo")
+    with pytest.raises(KeyError, match="no implementation named 'ssd'; choose one of: motion-blobs, yolo"):
+        registry.resolve(registry.DETECTORS, "ssd")
 
 
 def test_the_pipeline_package_never_imports_django() -> None:
