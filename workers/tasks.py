@@ -85,3 +85,38 @@ def publish_mqtt(event_id: int) -> str:
     from analytics.outbound import publish_event_mqtt
 
     return publish_event_mqtt(event_id)
+
+
+@shared_task(base=MatthanTask, name="streams.assign")
+def assign_streams() -> int:
+    """Send every camera that wants a supervisor and has no live lease to the ``streams`` queue (beat)."""
+    from django.conf import settings
+
+    from workers.streams import assign_streams as assign
+
+    # A message no worker takes within two rounds is dropped: the next round sends a fresh one.
+    expires = 2 * settings.STREAM_ASSIGN_SECONDS
+    return len(assign(lambda camera_id: run_stream.apply_async((camera_id,), expires=expires)))
+
+
+# Acked on receipt: the lease, not the broker, brings a dead worker's camera back (within 30 s; a
+# message redelivered an hour later would only find the camera taken).
+@shared_task(base=MatthanTask, name="streams.run", acks_late=False)
+def run_stream(camera_id: int) -> str:
+    """Supervise one camera's stream for as long as this worker holds its lease (a long-running task)."""
+    from workers.streams import StreamSupervisor
+
+    return StreamSupervisor(camera_id).run()
+
+
+@shared_task(base=MatthanTask, name="recordings.retention")
+def apply_retention() -> dict[str, int]:
+    """Delete recordings past their camera's retention (and beyond the disk budget), never evidence."""
+    from workers.recording import apply_retention as apply
+
+    return apply().as_dict()
+
+
+# Tasks that live in their own modules register with Celery when this module is autodiscovered.
+from workers import clips as _clips  # noqa: E402, F401
+from workers import streams as _streams  # noqa: E402, F401
