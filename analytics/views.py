@@ -166,3 +166,149 @@ def alert_snapshot(request: HttpRequest, pk: int) -> HttpResponseBase:
     response = FileResponse(alert.snapshot.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# --- Uploaded clips: upload form, job page (progress, then results), key frames and plate crops ---
+
+
+def _clip_job_for(request: HttpRequest, pk: int) -> Any:
+    """A clip job the user may see; another ward's job is 404, like a job that does not exist."""
+    from django.http import Http404
+
+    from analytics.models import ClipJob
+    from portal.services import audit_outside_home
+
+    job = ClipJob.objects.restrict(request.user).select_related("camera", "created_by", "ward").filter(pk=pk).first()
+    if job is None:
+        raise Http404(_("No such clip analysis."))
+    audit_outside_home(user=request.user, ward_ids=[job.ward_id], what=request.path, request=request)
+    return job
+
+
+@login_required
+def clip_new(request: HttpRequest) -> HttpResponseBase:
+    """Upload a video for analysis; below the form, the ward's recent clip analyses."""
+    from django.shortcuts import redirect
+
+    from analytics.api.clips import ENVELOPE_BYTES
+    from analytics.clip_forms import ClipUploadForm
+    from analytics.clipjobs import queue_clip
+
+    ward = require_officer_ward(request)
+    form = ClipUploadForm(ward=ward)
+    if request.method == "POST":
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.CLIP_MAX_BYTES + ENVELOPE_BYTES:
+            # Refused before the body is read: nothing of it reaches the disk.
+            from django.template.defaultfilters import filesizeformat
+
+            refused = _(
+                "The file is %(size)s; clips up to %(limit)s can be analysed. Cut it into shorter parts and upload each."
+            ) % {
+                "size": filesizeformat(length),
+                "limit": filesizeformat(settings.CLIP_MAX_BYTES),
+            }
+            return render(request, "analytics/clip_new.html", _clip_list_context(ward, form) | {"refused": refused}, status=413)
+        form = ClipUploadForm(request.POST, request.FILES, ward=ward)
+        if form.is_valid():
+            job = queue_clip(
+                ward=ward,
+                actor=request.user,
+                upload=form.cleaned_data["file"],
+                camera=form.cleaned_data["camera"],
+                recorded_at=form.cleaned_data["recorded_at"],
+                request=request,
+            )
+            return redirect("clip-job", pk=job.pk)
+    return render(request, "analytics/clip_new.html", _clip_list_context(ward, form))
+
+
+def _clip_list_context(ward: Ward, form: Any) -> dict[str, Any]:
+    from analytics.models import ClipJob
+
+    jobs = ClipJob.objects.filter(ward=ward).select_related("camera", "created_by").order_by("-created_at", "-id")[:20]
+    return {"ward": ward, "form": form, "jobs": jobs, "max_bytes": settings.CLIP_MAX_BYTES}
+
+
+@login_required
+def clip_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """One clip analysis: a progress bar while it runs (polling the API), then its results."""
+    from analytics.clipjobs import job_error
+    from analytics.models import ClipJob
+
+    job = _clip_job_for(request, pk)
+    summary = job.summary if isinstance(job.summary, dict) else {}
+    duration = float(summary.get("duration_s") or summary.get("media_s") or 0) or 1.0
+    timeline = [
+        item
+        | {
+            "left": round(min(100.0, 100 * float(item.get("t", 0)) / duration), 2),
+            "width": round(max(0.6, min(100.0, 100 * (float(item.get("until", 0)) - float(item.get("t", 0))) / duration)), 2),
+            "label": str(AlertType(item["type"]).label) if item.get("type") in AlertType.values else item.get("type", ""),
+        }
+        for item in summary.get("timeline") or []
+    ]
+    line_rows = [
+        {"line": line, "direction": direction, "class": cls, "count": count}
+        for line, directions in sorted((summary.get("line_counts") or {}).items())
+        for direction, classes in sorted(directions.items())
+        for cls, count in sorted(classes.items())
+    ]
+    context = {
+        "job": job,
+        "summary": summary,
+        "error_message": job_error(job),
+        "finished": job.finished,
+        "partial": bool(summary.get("partial")),
+        "key_frames": [
+            {"url": reverse("clip-frame", args=[job.pk, i]), "t": frame.get("t"), "tracks": frame.get("tracks")}
+            for i, frame in enumerate(summary.get("key_frames") or [])
+        ],
+        "tracks_by_class": sorted((summary.get("tracks_by_class") or {}).items()),
+        "line_rows": line_rows,
+        "timeline": timeline,
+        "duration": duration,
+        "plate_reads": job.platereads.order_by("seen_at", "id") if job.status != ClipJob.Status.QUEUED else [],
+        "alerts": job.alerts.order_by("raised_at", "id"),
+        "clip_config": {
+            "job": reverse("api:clipjob-detail", args=[job.pk]),
+            "cancel": reverse("api:clipjob-cancel", args=[job.pk]),
+            "finished": job.finished,
+            "labels": {
+                "progress": _("%(progress)s%% analysed · %(frames)s frames so far"),
+                "queued": _("Waiting for a worker…"),
+                "cancelling": _("Stopping…"),
+                "failed": _("Could not load the progress: %(error)s"),
+            },
+        },
+    }
+    return render(request, "analytics/clip_job.html", context)
+
+
+@login_required
+def clip_frame(request: HttpRequest, pk: int, index: int) -> HttpResponseBase:
+    """A clip's annotated key frame, for the officers of its ward only."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404
+
+    job = _clip_job_for(request, pk)
+    frames = (job.summary or {}).get("key_frames") or []
+    if not 0 <= index < len(frames) or not default_storage.exists(frames[index]["path"]):
+        raise Http404(_("No such key frame."))
+    response = FileResponse(default_storage.open(frames[index]["path"], "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def clip_plate(request: HttpRequest, pk: int, read: int) -> HttpResponseBase:
+    """The crop of a plate read found in a clip, for the officers of its ward only."""
+    from django.http import FileResponse, Http404
+
+    job = _clip_job_for(request, pk)
+    plate = job.platereads.filter(pk=read).only("id", "crop").first()
+    if plate is None or not plate.crop:
+        raise Http404(_("This plate read has no picture."))
+    response = FileResponse(plate.crop.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

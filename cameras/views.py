@@ -26,6 +26,7 @@ from portal.models import Ward
 from portal.querysets import CHANGE, roles_for, ward_ids_for
 from portal.services import audit_outside_home
 from portal.views import require_ward
+from workers.models import StreamLease
 
 PENDING_KEY = "matthan_pending_import"
 
@@ -70,7 +71,11 @@ def camera_list(request: HttpRequest) -> HttpResponse:
 def camera_detail(request: HttpRequest, pk: int) -> HttpResponse:
     camera = get_object_or_404(Camera.objects.restrict(request.user).select_related("ward", "old_ward", "site", "sponsor"), pk=pk)
     audit_outside_home(user=request.user, ward_ids=[camera.ward_id], what=request.path, request=request)
-    return render(request, "cameras/detail.html", {"camera": camera, "can_edit": is_admin_of(request.user, camera.ward)})
+    officer_ids = ward_ids_for(request.user, ALERT_ROLES)
+    can_analyse = officer_ids is None or camera.ward_id in officer_ids  # the Analysis page and live health
+    lease = StreamLease.objects.filter(camera=camera).first() if can_analyse else None
+    context = {"camera": camera, "can_edit": is_admin_of(request.user, camera.ward), "can_analyse": can_analyse, "lease": lease}
+    return render(request, "cameras/detail.html", context)
 
 
 @login_required

@@ -184,9 +184,30 @@ VISION_DEFAULT_MODELS = [m for m in os.environ.get("MATTHAN_VISION_DEFAULT_MODEL
 VISION_CACHE_DIR = Path(os.environ.get("MATTHAN_VISION_CACHE_DIR", VAR_DIR / "models"))
 # Largest clip accepted for analysis, bytes (default 2 GiB).
 CLIP_MAX_BYTES = int(os.environ.get("CLIP_MAX_BYTES", str(2 * 1024**3)))
-CELERY_BEAT_SCHEDULE = (
-    {"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}
-)
+# Clip jobs: results are written every CLIP_FLUSH_SECONDS, progress (and the worker's heartbeat)
+# every CLIP_PROGRESS_SECONDS; a running job silent for CLIP_STALE_SECONDS is queued again.
+CLIP_FLUSH_SECONDS = float(os.environ.get("CLIP_FLUSH_SECONDS", "5"))
+CLIP_PROGRESS_SECONDS = float(os.environ.get("CLIP_PROGRESS_SECONDS", "1"))
+CLIP_STALE_SECONDS = float(os.environ.get("CLIP_STALE_SECONDS", "120"))
+# Live streams (workers/streams.py): a supervisor renews its camera's lease every heartbeat; a lease
+# not renewed for STREAM_LEASE_SECONDS is free, and the assign round (every STREAM_ASSIGN_SECONDS) sends
+# the camera to another worker: lease + round + start-up stays within 30 s. No frame for
+# STREAM_OFFLINE_SECONDS: the camera is offline (with an alert).
+STREAM_LEASE_SECONDS = int(os.environ.get("STREAM_LEASE_SECONDS", "12"))
+STREAM_HEARTBEAT_SECONDS = float(os.environ.get("STREAM_HEARTBEAT_SECONDS", "2"))
+STREAM_ASSIGN_SECONDS = int(os.environ.get("STREAM_ASSIGN_SECONDS", "5"))
+STREAM_OFFLINE_SECONDS = float(os.environ.get("STREAM_OFFLINE_SECONDS", "10"))
+STREAM_BACKOFF_MAX_SECONDS = float(os.environ.get("STREAM_BACKOFF_MAX_SECONDS", "10"))
+# Recordings: retention runs every RETENTION_SECONDS; RECORDINGS_MAX_BYTES (0: no limit) caps the
+# footage of all cameras together, oldest deleted first, never a segment held as evidence.
+RETENTION_SECONDS = int(os.environ.get("RETENTION_SECONDS", "600"))
+RECORDINGS_MAX_BYTES = int(os.environ.get("RECORDINGS_MAX_BYTES", "0"))
+CELERY_TASK_ROUTES = {"streams.run": {"queue": "streams"}}
+CELERY_BEAT_SCHEDULE = {
+    "streams-assign": {"task": "streams.assign", "schedule": STREAM_ASSIGN_SECONDS},
+    "recordings-retention": {"task": "recordings.retention", "schedule": RETENTION_SECONDS},
+    **({"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}),
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,7 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from analytics.api.clips import ClipJobViewSet
+from analytics.api.results import FaceSightingViewSet, PlateReadViewSet, TrackViewSet
+from analytics.api.settings import AnalysisSettingsViewSet
 from analytics.api.views import AlertEventViewSet, AlertViewSet, CaseViewSet, WebhookDeliveryViewSet, WebhookViewSet
+from cameras.api.segments import RecordingSegmentViewSet
 from cameras.api.views import CameraImportViewSet, CameraViewSet, FundingViewSet, SiteViewSet, SponsorViewSet
 from portal.api.views import MeView, OldWardViewSet, TokenView, WardViewSet
 
@@ -19,10 +23,16 @@ router.register("sponsors", SponsorViewSet, basename="sponsor")
 router.register("fundings", FundingViewSet, basename="funding")
 router.register("camera-imports", CameraImportViewSet, basename="cameraimport")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("clip-jobs", ClipJobViewSet, basename="clipjob")
 router.register("alert-events", AlertEventViewSet, basename="alertevent")
 router.register("cases", CaseViewSet, basename="case")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
+router.register("analysis-settings", AnalysisSettingsViewSet, basename="analysissettings")
+router.register("tracks", TrackViewSet, basename="track")
+router.register("plate-reads", PlateReadViewSet, basename="plateread")
+router.register("face-sightings", FaceSightingViewSet, basename="facesighting")
+router.register("recording-segments", RecordingSegmentViewSet, basename="recordingsegment")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cameras.models import Camera, CameraImport, Funding, Site, Sponsor
 from portal.models import OldWard, Ward
+from tests.base.analysis import face_in, new_camera, plate_read_in, segment_in, settings_in, track_in
 from tests.base.factories import FundingFactory, OldWardFactory, SiteFactory, SponsorFactory, box, camera_in
 
 
@@ -96,6 +97,21 @@ def _delivery_in(ward: Ward) -> Any:
 
     event = _event_in(ward)
     return WebhookDelivery.objects.create(ward=ward, webhook=_webhook_in(ward), event=event, kind=event.kind, payload={})
+
+
+def _clip_job_in(ward: Ward) -> Any:
+    from django.utils import timezone
+
+    from analytics.models import ClipJob
+    from tests.base.factories import UserFactory
+
+    return ClipJob.objects.create(
+        ward=ward, filename="clip.mp4", file="clips/none.bin", recorded_at=timezone.now(), created_by=UserFactory()
+    )
+
+
+def _clip_upload(ward: Ward) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, content_type="video/mp4")}
 
 
 def _centre(ward: Ward) -> dict[str, Any]:
@@ -207,6 +223,29 @@ SPECS: list[EndpointSpec] = [
         write_roles=ADMINS,
     ),
     EndpointSpec(basename="webhookdelivery", make=_delivery_in, deletable=False, view_roles=ADMINS),
+    EndpointSpec(
+        basename="analysissettings",
+        make=settings_in,
+        create=lambda ward: {"camera": new_camera(ward, "NEWAN").pk, "live": True, "record": True},
+        update={"live": False, "segment_seconds": 30},
+        related={"camera": lambda ward: new_camera(ward, "OTHERAN")},
+        deletable=False,
+        view_roles=ALERT_ROLES,
+    ),
+    EndpointSpec(
+        basename="clipjob",
+        make=_clip_job_in,
+        create=_clip_upload,
+        related={"camera": lambda ward: camera_in(ward, code=f"OTHERCLIP-{Camera.objects.count()}")},
+        deletable=False,
+        view_roles=ALERT_ROLES,
+        write_roles=ALERT_ROLES,
+        create_format="multipart",
+    ),
+    EndpointSpec(basename="track", make=track_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(basename="plateread", make=plate_read_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(basename="facesighting", make=face_in, deletable=False, view_roles=frozenset({"investigator", "admin"})),
+    EndpointSpec(basename="recordingsegment", make=segment_in, deletable=False, view_roles=ALERT_ROLES),
 ]
 
 MODELS = {
