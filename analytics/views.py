@@ -234,7 +234,7 @@ def _clip_list_context(ward: Ward, form: Any) -> dict[str, Any]:
 def clip_job(request: HttpRequest, pk: int) -> HttpResponse:
     """One clip analysis: a progress bar while it runs (polling the API), then its results."""
     from analytics.clipjobs import job_error
-    from analytics.models import ClipJob
+    from analytics.models import ClipJob, TrackClass
 
     job = _clip_job_for(request, pk)
     summary = job.summary if isinstance(job.summary, dict) else {}
@@ -249,7 +249,7 @@ def clip_job(request: HttpRequest, pk: int) -> HttpResponse:
         for item in summary.get("timeline") or []
     ]
     line_rows = [
-        {"line": line, "direction": direction, "class": cls, "count": count}
+        {"line": line, "direction": direction, "class": str(dict(TrackClass.choices).get(cls, cls)), "count": count}
         for line, directions in sorted((summary.get("line_counts") or {}).items())
         for direction, classes in sorted(directions.items())
         for cls, count in sorted(classes.items())
@@ -264,7 +264,10 @@ def clip_job(request: HttpRequest, pk: int) -> HttpResponse:
             {"url": reverse("clip-frame", args=[job.pk, i]), "t": frame.get("t"), "tracks": frame.get("tracks")}
             for i, frame in enumerate(summary.get("key_frames") or [])
         ],
-        "tracks_by_class": sorted((summary.get("tracks_by_class") or {}).items()),
+        # Class names shown in the user's language (the summary keeps the canonical names).
+        "tracks_by_class": sorted(
+            (str(dict(TrackClass.choices).get(cls, cls)), n) for cls, n in (summary.get("tracks_by_class") or {}).items()
+        ),
         "line_rows": line_rows,
         "timeline": timeline,
         "duration": duration,

@@ -206,6 +206,7 @@ CELERY_TASK_ROUTES = {"streams.run": {"queue": "streams"}}
 CELERY_BEAT_SCHEDULE = {
     "streams-assign": {"task": "streams.assign", "schedule": STREAM_ASSIGN_SECONDS},
     "recordings-retention": {"task": "recordings.retention", "schedule": RETENTION_SECONDS},
+    "clip-recovery": {"task": "analytics.recover_clip_jobs", "schedule": 60},
     **({"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}),
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the ASGI server (Daphne) and a Celery worker together; Ctrl-C stops both.
+# Start the ASGI server (Daphne), a Celery worker (with beat) and a stream worker; Ctrl-C stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -10,9 +10,13 @@ PY=.venv/bin/python
 .venv/bin/celery -A portal worker --beat --schedule="${MATTHAN_VAR_DIR:-var}/celerybeat-schedule" \
 	--loglevel=INFO --concurrency=${WORKER_CONCURRENCY:-2} -Q default &
 WORKER=$!
+# Live stream supervisors: long-running tasks, one thread each (a warm shutdown stops them cleanly).
+.venv/bin/celery -A portal worker -n streams@%h --pool=threads --concurrency=${STREAM_WORKERS:-4} \
+	--loglevel=INFO -Q streams &
+STREAMS=$!
 .venv/bin/daphne -b "$HOST" -p "$PORT" portal.asgi:application &
 WEB=$!
-stop() { kill "$WEB" "$WORKER" 2>/dev/null || true; wait 2>/dev/null || true; }
+stop() { kill "$WEB" "$WORKER" "$STREAMS" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
 password=$($PY -c "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','portal.settings');django.setup();from django.conf import settings;print(settings.DEMO_PASSWORD)")
@@ -24,7 +28,7 @@ cat <<TXT
     official.tang-nhon-phu  operator.tang-nhon-phu  investigator.tang-nhon-phu  admin.tang-nhon-phu
     official.phuoc-long     operator.phuoc-long     investigator.phuoc-long     admin.phuoc-long
     investigator.city (both wards)
-  Ctrl-C stops the server and the worker.
+  Ctrl-C stops the server and the workers.
 
 TXT
-wait -n "$WEB" "$WORKER"
+wait -n "$WEB" "$WORKER" "$STREAMS"

@@ -222,6 +222,8 @@ class SourceHealth:
     frames_delivered: int = 0
     reconnects: int = 0
     error: str | None = None
+    lag_s: float = 0.0  # how far behind the camera the latest frame is, seconds (a live source)
+    dropped: int = 0  # frames skipped because they were already older than the source's lag limit
 
 
 class FrameSource(ABC):

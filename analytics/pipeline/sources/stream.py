@@ -78,6 +78,7 @@ class StreamSource(FrameSource):
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_attempts: int | None = None,
+        max_lag_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if fps <= 0:
@@ -89,6 +90,9 @@ class StreamSource(FrameSource):
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self.max_attempts = max_attempts
+        self.max_lag_s = max_lag_s
+        self._lag_s = 0.0
+        self._dropped = 0
         self._sleep = sleep
         self._closed = False
         self._connected = False
@@ -135,6 +139,11 @@ class StreamSource(FrameSource):
             ever_connected = True
             self._connected, self._error = True, None
             got_frame = False
+            # The stream's clock against ours: ``now - pts`` is a frame's delay plus a constant, and the
+            # least value seen on this connection counts as no delay. While the consumer was busy the
+            # camera's frames queued up; those older than ``max_lag_s`` are only grabbed (decoded, not
+            # converted) and dropped, so analysis catches up with the present instead of lagging more.
+            baseline: float | None = None
             try:
                 while not self._closed and cap.grab():
                     index += 1
@@ -143,6 +152,13 @@ class StreamSource(FrameSource):
                     self._read_times.append(now)
                     if not got_frame:  # frames flow again: the next failure starts a fresh backoff
                         got_frame, failures, delay = True, 0, self.backoff_s
+                    offset = now - cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
+                    if baseline is None or offset < baseline:
+                        baseline = offset
+                    self._lag_s = offset - baseline
+                    if self._lag_s > self.max_lag_s:
+                        self._dropped += 1
+                        continue
                     if now - started + 1e-3 < due:
                         continue
                     ok, image = cap.retrieve()
@@ -188,6 +204,8 @@ class StreamSource(FrameSource):
             frames_delivered=self._delivered,
             reconnects=self._reconnects,
             error=self._error,
+            lag_s=round(self._lag_s, 3),
+            dropped=self._dropped,
         )
 
     def close(self) -> None:
