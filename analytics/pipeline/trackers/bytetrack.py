@@ -27,6 +27,7 @@ import numpy as np
 
 from analytics.pipeline.base import Box, Detection, Track, Tracker
 from analytics.pipeline.config import TrackerConfig
+from analytics.pipeline.trackers.common import direction, velocity
 
 VELOCITY_WINDOW_S = 1.0  # velocity (and direction) over about the last second of the track
 DEFAULT_INTERVAL_S = 0.2  # frame interval assumed until two frames were seen (5 fps)
@@ -150,30 +151,10 @@ class ByteTracker(Tracker):
 
     @staticmethod
     def _speed(state: _State, window: float) -> tuple[float, float, float]:
-        """Velocity (px/s) of the box centre over about the last ``window`` seconds, and its magnitude."""
-        times, boxes = state.times, state.boxes
-        if len(times) < 2:
-            return 0.0, 0.0, 0.0
-        end = start = len(times) - 1
-        while start > 0 and times[end] - times[start - 1] <= window + 1e-6:
-            start -= 1
-        if start == end:
-            start = end - 1
-        dt = times[end] - times[start]
-        if dt <= 0:
-            return 0.0, 0.0, 0.0
-        (x0, y0), (x1, y1) = boxes[start].center, boxes[end].center
-        vx, vy = (x1 - x0) / dt, (y1 - y0) / dt
-        return vx, vy, math.hypot(vx, vy)
+        return velocity(state.times, state.boxes, window)
 
     def _snapshot(self, track_id: int, state: _State, held: bool) -> Track:
         vx, vy, speed = (0.0, 0.0, 0.0) if held else self._speed(state, VELOCITY_WINDOW_S)
-        if self._still(state, speed):
-            direction = "still"
-        elif abs(vx) >= abs(vy):
-            direction = "right" if vx > 0 else "left"
-        else:
-            direction = "down" if vy > 0 else "up"
         return Track(
             id=track_id,
             cls=state.cls,
@@ -184,7 +165,7 @@ class ByteTracker(Tracker):
             hits=state.hits,
             confidence=state.confidence,
             velocity=(vx, vy),
-            direction=direction,
+            direction=direction(vx, vy, self._still(state, speed)),
             held=held,
             label=state.label,
         )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from analytics.pipeline.base import Box, Detection, Track, Tracker
 from analytics.pipeline.config import TrackerConfig
+from analytics.pipeline.trackers.common import direction, velocity
 
 VELOCITY_WINDOW_S = 1.0  # velocity (and direction) over about the last second of the track
 STOPPED_WINDOW_S = 0.0  # whether it has stopped: over its last interval
@@ -135,31 +136,10 @@ class IouTracker(Tracker):
 
     @staticmethod
     def _speed(track: _State, window: float) -> tuple[float, float, float]:
-        """Velocity (px/s) of the box centre over about the last ``window`` seconds of matches, and its magnitude."""
-        times, boxes = track.times, track.boxes
-        if len(times) < 2:
-            return 0.0, 0.0, 0.0
-        end = len(times) - 1
-        start = end
-        while start > 0 and times[end] - times[start - 1] <= window + 1e-6:
-            start -= 1
-        if start == end:
-            start = end - 1
-        dt = times[end] - times[start]
-        if dt <= 0:
-            return 0.0, 0.0, 0.0
-        (x0, y0), (x1, y1) = boxes[start].center, boxes[end].center
-        vx, vy = (x1 - x0) / dt, (y1 - y0) / dt
-        return vx, vy, (vx * vx + vy * vy) ** 0.5
+        return velocity(track.times, track.boxes, window)
 
     def _snapshot(self, track: _State) -> Track:
         vx, vy, speed = (0.0, 0.0, 0.0) if track.held else self._speed(track, VELOCITY_WINDOW_S)
-        if self._still(track, speed):
-            direction = "still"
-        elif abs(vx) >= abs(vy):
-            direction = "right" if vx > 0 else "left"
-        else:
-            direction = "down" if vy > 0 else "up"
         return Track(
             id=track.id,
             cls=track.cls,
@@ -170,6 +150,6 @@ class IouTracker(Tracker):
             hits=track.hits,
             confidence=track.confidence,
             velocity=(vx, vy),
-            direction=direction,
+            direction=direction(vx, vy, self._still(track, speed)),
             held=track.held,
         )
