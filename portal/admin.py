@@ -6,8 +6,10 @@ from portal.models import AuditEntry, Membership, OldWard, Ward
 
 @admin.register(Ward)
 class WardAdmin(LeafletGeoAdmin):
-    list_display = ["name", "slug", "code"]
+    list_display = ["name", "slug", "code", "faces_enabled"]
     prepopulated_fields = {"slug": ["name"]}
+    # Faces are switched by the ward's admins on a camera's Analysis page, with the legal basis, audited.
+    readonly_fields = ["faces_enabled"]
 
 
 @admin.register(OldWard)
