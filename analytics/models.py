@@ -315,6 +315,9 @@ class ClipJob(WardOwned):
     model = models.CharField(_("model"), max_length=200, blank=True, help_text=_("The vision model(s) that ran."))
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The running attempt's lease: which worker process holds the job, and when it last said so.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

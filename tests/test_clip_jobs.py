@@ -7,6 +7,7 @@ Footage is real (cuts of ``vtest.avi`` made with ffmpeg) and the pipeline is wha
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from analytics.models import AnalysisSettings, ClipJob, Track
 from analytics.pipeline.clips import VTEST
@@ -149,7 +151,7 @@ def test_uploaded_clip_is_analysed_and_its_page_shows_the_results(
     assert summary["frames_analysed"] == 50 and summary["frames_read"] == 100
     assert summary["tracks_by_class"].get("person", 0) >= 3, summary["tracks_by_class"]
     assert summary["key_frames"] and all(f["url"].startswith(f"/clips/{job['id']}/frames/") for f in summary["key_frames"])
-    assert "worker" not in summary and "heartbeat" not in summary
+    assert "worker" not in summary
     assert Track.objects.filter(job_id=job["id"], camera=camera).count() == summary["tracks"]
 
     client.force_login(ward_a.users["operator"])
@@ -294,14 +296,15 @@ def test_job_of_a_dead_worker_is_queued_again_and_a_live_workers_job_is_left_alo
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     job.status = ClipJob.Status.RUNNING
-    job.summary = {"worker": f"celery@here:{dead.pid}", "heartbeat": time.time()}
+    job.worker, job.heartbeat_at = f"celery@here:{dead.pid}", timezone.now()
     job.save()
     assert orphaned(job, "celery@here") and not orphaned(job, "celery@elsewhere")
-    job.summary = {"worker": f"celery@here:{os.getppid()}", "heartbeat": time.time()}  # alive
+    job.worker, job.heartbeat_at = f"celery@here:{os.getppid()}", timezone.now()  # alive
     job.save()
     assert not orphaned(job, "celery@here")
     assert run_job(job.pk, node="celery@here") == "skipped", "a re-delivered message while a live worker runs it"
-    job.summary = {"worker": f"celery@elsewhere:{os.getppid()}", "heartbeat": time.time() - 3600}  # silent for an hour
+    job.worker = f"celery@elsewhere:{os.getppid()}"
+    job.heartbeat_at = timezone.now() - dt.timedelta(hours=1)  # silent for an hour
     job.save()
     assert orphaned(job, "celery@here")
     sent: list[int] = []

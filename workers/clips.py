@@ -1,7 +1,7 @@
 """The clip job: analyse one uploaded video and write what it finds (``analytics.analyse_clip``).
 
-A job is claimed in one transaction (queued → running, ``attempts`` + 1) with a lease in its summary
-(``worker`` = node:pid, ``heartbeat``), renewed with every progress write (about once a second). The
+A job is claimed in one transaction (queued → running, ``attempts`` + 1) with a lease in its
+``worker`` (node:pid) and ``heartbeat_at`` fields, renewed with every progress write (about once a second). The
 same write reads ``cancel_requested``: a cancelled job stops there and keeps what it found so far
 (flushed rows stay, the summary says ``partial``). Results are flushed every ``CLIP_FLUSH_SECONDS``
 through :class:`~analytics.results.ResultWriter`, whose rows are keyed per job, so a job run again
@@ -67,10 +67,9 @@ def _pid_alive(pid: int) -> bool:
 
 def orphaned(job: ClipJob, node: str | None = None, now: float | None = None) -> bool:
     """Whether a running job's worker is gone: silent too long, or a dead process of ``node``."""
-    lease = job.summary if isinstance(job.summary, dict) else {}
-    holder, beat = str(lease.get("worker") or ""), lease.get("heartbeat")
+    holder, beat = job.worker, job.heartbeat_at
     now = time.time() if now is None else now
-    if not isinstance(beat, int | float) or now - beat > _setting("CLIP_STALE_SECONDS", 60):
+    if beat is None or now - beat.timestamp() > _setting("CLIP_STALE_SECONDS", 60):
         return True
     held_node, _, pid = holder.rpartition(":")
     return node is not None and held_node == node and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
@@ -133,17 +132,29 @@ def _claim(job_id: int, node: str | None) -> ClipJob | None:
         job.progress = 0
         job.error = job.error_code = ""
         job.started_at = job.started_at or timezone.now()
-        job.summary = {"worker": worker_id(node), "heartbeat": time.time()}
-        job.save(update_fields=["status", "attempts", "progress", "error", "error_code", "started_at", "summary"])
+        job.summary = {}
+        job.worker, job.heartbeat_at = worker_id(node), timezone.now()
+        job.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "progress",
+                "error",
+                "error_code",
+                "started_at",
+                "summary",
+                "worker",
+                "heartbeat_at",
+            ]
+        )
         return job
 
 
 def _finish(job: ClipJob, status: str, **fields: Any) -> None:
     """Record the outcome, unless the job was taken over meanwhile (then the other run records it)."""
     with transaction.atomic():
-        current = ClipJob.objects.select_for_update().filter(pk=job.pk).values_list("summary", flat=True).first()
-        holder = (current or {}).get("worker") if isinstance(current, dict) else None
-        if holder not in (None, job.summary.get("worker")):
+        holder = ClipJob.objects.select_for_update().filter(pk=job.pk).values_list("worker", flat=True).first()
+        if holder not in (None, "", job.worker):
             return
         ClipJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), **fields)
 
@@ -208,19 +219,19 @@ class _Progress:
         """Write progress; False when the job must stop (cancelled, or taken over by another worker)."""
         self.last = time.monotonic()
         percent = min(99, int(100 * frames_read / self.total))
-        lease = {**self.job.summary, "heartbeat": time.time(), **partial}
+        summary = {**self.job.summary, **partial}
         with transaction.atomic():
             row = (
-                ClipJob.objects.select_for_update().filter(pk=self.job.pk).values("cancel_requested", "summary", "status").first()
+                ClipJob.objects.select_for_update().filter(pk=self.job.pk).values("cancel_requested", "worker", "status").first()
             )
             if row is None:
                 self.stop_reason = "deleted"
                 return False
-            if row["status"] != ClipJob.Status.RUNNING or (row["summary"] or {}).get("worker") != self.job.summary["worker"]:
+            if row["status"] != ClipJob.Status.RUNNING or row["worker"] != self.job.worker:
                 self.stop_reason = "lost"
                 return False
-            ClipJob.objects.filter(pk=self.job.pk).update(progress=percent, summary=lease)
-        self.job.summary = lease
+            ClipJob.objects.filter(pk=self.job.pk).update(progress=percent, summary=summary, heartbeat_at=timezone.now())
+        self.job.summary = summary
         if row["cancel_requested"]:
             self.stop_reason = "cancelled"
             return False
@@ -299,7 +310,6 @@ def _summary(job: ClipJob, base: dict[str, Any], writer: Any, source: Any) -> di
         frames.append({"path": saved, "t": round(key.timestamp, 2), "frame": key.frame_index, "tracks": key.tracks})
     return {
         **base,
-        "worker": job.summary.get("worker"),
         "width": source.width,
         "height": source.height,
         "native_fps": round(source.native_fps, 3),

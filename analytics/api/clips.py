@@ -140,10 +140,8 @@ class ClipJobSerializer(WardOwnedSerializer):
         return job_error(job)
 
     def get_summary(self, job: ClipJob) -> dict[str, Any]:
-        """The run's summary, with key frames as URLs and without the worker's lease."""
+        """The run's summary, with key frames as URLs."""
         summary = dict(job.summary or {})
-        for internal in ("worker", "heartbeat"):
-            summary.pop(internal, None)
         summary["key_frames"] = [
             {k: v for k, v in frame.items() if k != "path"} | {"url": reverse("clip-frame", args=[job.pk, i])}
             for i, frame in enumerate(summary.get("key_frames") or [])
