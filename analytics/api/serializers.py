@@ -55,9 +55,11 @@ class AlertSerializer(WardOwnedSerializer):
         fields = [
             "id", "ward", "camera", "camera_code", "camera_name", "type", "type_label", "severity", "severity_label",
             "status", "status_label", "note", "snapshot", "raised_at", "last_seen_at", "count", "assigned_to",
-            "handled_at", "dismiss_reason", "incident",
+            "handled_at", "dismiss_reason", "incident", "job", "details",
         ]  # fmt: skip
-        read_only_fields = ["status", "raised_at", "last_seen_at", "count", "handled_at", "dismiss_reason", "incident"]
+        read_only_fields = [
+            "status", "raised_at", "last_seen_at", "count", "handled_at", "dismiss_reason", "incident", "job", "details",
+        ]  # fmt: skip
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)

@@ -25,6 +25,16 @@ class AlertViewSet(WardScopedViewSet):
     queryset = Alert.objects.select_related("ward", "camera", "assigned_to").order_by("-raised_at", "-id")
     serializer_class = s.AlertSerializer
     filterset_class = AlertFilterSet
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        queryset = super().filter_queryset(queryset)
+        # Hits found in uploaded clips are not the duty officers' business: lists (operations room,
+        # wall) show live alerts unless a clip (?job=) or a source (?source=clip|all) is asked for.
+        params = self.request.query_params
+        if self.action == "list" and "job" not in params and "source" not in params:
+            queryset = queryset.filter(job__isnull=True)
+        return queryset
+
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def _done(self, alert: Alert) -> Response:

@@ -82,3 +82,25 @@ def test_clip_alerts_are_not_pushed_live_and_carry_the_model(ward_a: Any, django
     assert callbacks == [], "a clip's hits are shown on the clip, never pushed to the duty officers"
     alert = Alert.objects.filter(job=job).first()
     assert alert is not None and alert.details["model"] == "motion-blobs" and alert.snapshot
+
+
+def test_clip_alerts_stay_out_of_the_live_lists_unless_asked_for(ward_a: Any, api: Any) -> None:
+    camera = camera_in(ward_a.ward)
+    job = _job(ward_a, camera)
+    _run(job)
+    clip_alerts = set(Alert.objects.filter(job=job).values_list("pk", flat=True))
+    live = Alert.objects.create(
+        ward=ward_a.ward, camera=camera, type="manual", severity=2, raised_at=job.recorded_at, last_seen_at=job.recorded_at
+    )
+    client = api(ward_a.users["operator"])
+
+    def ids(query: str) -> set[int]:
+        response = client.get(f"/api/alerts/?page_size=200{query}")
+        assert response.status_code == 200, response.content
+        return {a["id"] for a in response.json()["results"]}
+
+    assert ids("") == {live.pk}, "the operations room and the wall list live alerts only"
+    assert ids(f"&job={job.pk}") == clip_alerts
+    assert ids("&source=clip") == clip_alerts and ids("&source=all") == clip_alerts | {live.pk}
+    detail = client.get(f"/api/alerts/{min(clip_alerts)}/").json()
+    assert detail["job"] == job.pk and detail["details"]["rule"] == "line_crossing"
