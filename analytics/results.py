@@ -112,7 +112,7 @@ class ResultWriter:
         self._live_hits: list[tuple[RuleHit, bytes]] = []
         self._key_every = key_frame_every_s
         self._max_key_frames = max_key_frames
-        self._key_candidate: KeyFrame | None = None
+        self._key_candidate: FrameResult | None = None
         self.key_frames: list[KeyFrame] = []
         self.now = 0.0
 
@@ -161,17 +161,23 @@ class ResultWriter:
         )
 
     def _consider_key_frame(self, result: FrameResult) -> None:
-        """Keep, per ``key_frame_every_s`` of footage, the frame with the most tracks in it."""
+        """Keep, per ``key_frame_every_s`` of footage, the frame with the most tracks in it. Only the
+        chosen one is drawn and encoded (when its stretch of footage ends), not every better candidate."""
         if len(self.key_frames) >= self._max_key_frames:
             return
         bucket = int(result.frame.timestamp // self._key_every)
         candidate = self._key_candidate
-        if candidate is not None and int(candidate.timestamp // self._key_every) != bucket:
-            self.key_frames.append(candidate)
-            candidate = self._key_candidate = None
-        if candidate is None or len(result.tracks) > candidate.tracks:
-            image = jpeg(annotate(result.frame.image, result.tracks, self.config), quality=80)
-            self._key_candidate = KeyFrame(result.frame.timestamp, result.frame.index, len(result.tracks), image)
+        if candidate is not None and int(candidate.frame.timestamp // self._key_every) != bucket:
+            self._keep_key_frame()
+            candidate = None
+        if candidate is None or len(result.tracks) > len(candidate.tracks):
+            self._key_candidate = result
+
+    def _keep_key_frame(self) -> None:
+        chosen, self._key_candidate = self._key_candidate, None
+        if chosen is not None:
+            image = jpeg(annotate(chosen.frame.image, chosen.tracks, self.config), quality=80)
+            self.key_frames.append(KeyFrame(chosen.frame.timestamp, chosen.frame.index, len(chosen.tracks), image))
 
     def timeline(self) -> list[dict[str, Any]]:
         """A clip's rule hits, grouped as its alerts are, in footage order (for the job summary)."""
@@ -191,9 +197,8 @@ class ResultWriter:
     # --- writing ----------------------------------------------------------------------------
 
     def flush(self, *, final: bool = False) -> None:
-        if final and self._key_candidate is not None and len(self.key_frames) < self._max_key_frames:
-            self.key_frames.append(self._key_candidate)
-            self._key_candidate = None
+        if final and len(self.key_frames) < self._max_key_frames:
+            self._keep_key_frame()
         with transaction.atomic():
             track_ids = self._write_tracks()
             self._write_sightings(track_ids)

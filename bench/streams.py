@@ -62,7 +62,7 @@ def child(args: argparse.Namespace) -> None:
 
     cv2.setNumThreads(1)
     from analytics.pipeline.runner import Pipeline
-    from workers.streams import LiveSource
+    from analytics.pipeline.sources.stream import StreamSource
 
     config = pipeline_config(args.model, args.cache_dir, args.imgsz)
     urls = args.urls.split(",")
@@ -74,7 +74,7 @@ def child(args: argparse.Namespace) -> None:
     window = {"from": float("inf"), "to": float("inf")}
 
     def camera(i: int, url: str) -> None:
-        source = LiveSource(url, FPS)
+        source = StreamSource(url, FPS)
         pipeline = Pipeline(config, source)
         model[0] = pipeline.detector.name
         analysed, lags = 0, []

@@ -28,13 +28,14 @@ from django.utils import timezone
 
 from analytics.models import Alert, AlertType, Track
 from analytics.pipeline.base import SourceError
+from analytics.pipeline.sources.stream import StreamSource
 from cameras.models import Camera, RecordingSegment
 from tests.base.analysis import settings_in
 from tests.base.rtsp import ROOT, RtspServer, available
 from tests.test_worker import worker_env
 from workers.models import StreamLease
 from workers.recording import apply_retention, camera_url
-from workers.streams import LiveSource, StreamSupervisor, take_lease
+from workers.streams import StreamSupervisor, take_lease
 
 USER, PASSWORD = "operator", "s3cr:t@cam"
 
@@ -310,7 +311,7 @@ def test_hostile_urls_are_refused_before_any_process_or_decoder(url: str) -> Non
     with pytest.raises(SourceError):
         camera_url(url, "user", "password")
     with pytest.raises(SourceError):
-        LiveSource(url)
+        StreamSource(url)
 
 
 @pytest.mark.django_db

@@ -35,19 +35,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from analytics.pipeline.base import Frame, SourceError
+from analytics.pipeline.base import SourceError
 from analytics.pipeline.sources.stream import StreamSource
 from workers.recording import Recorder, camera_folder, camera_url, register_segment
 
@@ -145,37 +144,6 @@ def assign_streams(enqueue: Callable[[int], Any]) -> list[int]:
     return camera_ids
 
 
-# --- the stream, with lag ---------------------------------------------------------------------
-
-
-class LiveSource(StreamSource):
-    """A :class:`StreamSource` that also knows when each delivered frame was taken by the camera.
-
-    The stream's own clock (``CAP_PROP_POS_MSEC``) against ours: ``now - pts`` is the frame's delay
-    plus a constant; the least value seen since the connection opened is taken as "no delay".
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._cap: cv2.VideoCapture | None = None
-        self._baseline: float | None = None
-        self.taken_at: float | None = None  # monotonic time the last delivered frame was taken
-
-    def _open(self) -> cv2.VideoCapture | None:
-        self._cap = super()._open()
-        self._baseline = None  # a new connection, a new clock
-        return self._cap
-
-    def frames(self) -> Iterator[Frame]:
-        for frame in super().frames():
-            if self._cap is not None:
-                offset = time.monotonic() - self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000
-                if self._baseline is None or offset < self._baseline:
-                    self._baseline = offset
-                self.taken_at = time.monotonic() - (offset - self._baseline)
-            yield frame
-
-
 # --- the supervisor ---------------------------------------------------------------------------
 
 
@@ -237,7 +205,7 @@ class StreamSupervisor:
         self.session = uuid.uuid4().hex[:16]
         self.stop = stop or threading.Event()
         self._wake = threading.Event()  # the first frame after a (re)connect: report it without waiting
-        self.source: LiveSource | None = None
+        self.source: StreamSource | None = None
         self.recorder: Recorder | None = None
         self._thread: threading.Thread | None = None
         self._pipeline_error = ""
@@ -320,7 +288,7 @@ class StreamSupervisor:
     # -- analysis, in its own thread: the source blocks while the camera is away --
 
     def _start_pipeline(self, plan: Plan) -> None:
-        self.source = LiveSource(
+        self.source = StreamSource(
             plan.analysis_url,
             plan.camera.analysis_fps,
             backoff_max_s=settings.STREAM_BACKOFF_MAX_SECONDS,
@@ -331,7 +299,7 @@ class StreamSupervisor:
         )
         self._thread.start()
 
-    def _analyse(self, plan: Plan, source: LiveSource) -> None:
+    def _analyse(self, plan: Plan, source: StreamSource) -> None:
         from analytics.results import ResultWriter
         from analytics.vision import build_pipeline, pipeline_config
 

@@ -16,13 +16,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from analytics.api.serializers import CameraRefField
 from analytics.clipjobs import job_error, queue_clip, request_cancel
 from analytics.models import ClipJob
 from cameras.models import Camera
@@ -47,28 +48,6 @@ def too_large(size: int) -> ClipTooLarge:
             ]
         }
     )
-
-
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "Camera id or code."})
-class CameraRefField(serializers.RelatedField):
-    """A camera of the caller's wards by id or by code."""
-
-    def to_internal_value(self, data: Any) -> Camera:
-        value = str(data).strip()
-        queryset = self.get_queryset()
-        if value.isdigit() and (found := queryset.filter(pk=int(value)).first()) is not None:
-            return found
-        matches = list(queryset.filter(code=value)[:2])
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise serializers.ValidationError(
-                _("Several of your wards have a camera “%(value)s”: give its id.") % {"value": value}
-            )
-        raise serializers.ValidationError(_("No camera with id or code “%(value)s” in your wards.") % {"value": value})
-
-    def to_representation(self, value: Any) -> Any:
-        return value.pk
 
 
 class ClipJobSerializer(WardOwnedSerializer):

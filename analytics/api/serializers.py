@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics.models import Alert, AlertEvent, AlertType, Severity, Webhook, WebhookDelivery
@@ -19,6 +20,7 @@ from portal.api.fields import ChoiceLabelField
 MAX_SNAPSHOT_BYTES = 5 * 1024 * 1024
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "Camera id or code."})
 class CameraRefField(serializers.PrimaryKeyRelatedField):
     """A camera by id, or by code when the code is unique among the caller's cameras."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from analytics.pipeline.base import Anchor, Track
+from analytics.pipeline.base import Anchor, Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import ZoneConfig
 from analytics.pipeline.geometry import Point, point_in_polygon
 
@@ -15,6 +15,18 @@ _V = TypeVar("_V")
 #: A track not reported for this long is gone: its rule state is dropped. Long enough to survive a
 #: detector that misses an object for a few frames, short enough to keep the state small.
 FORGET_AFTER_S = 10.0
+
+
+def track_hit(rule: Rule, frame: Frame, track: Track, **details: Any) -> RuleHit:
+    """A hit of ``rule`` on one track in ``frame``; its details always name the track's class."""
+    return RuleHit(
+        rule=rule.name,
+        type=rule.type,
+        timestamp=frame.timestamp,
+        frame_index=frame.index,
+        track_ids=(track.id,),
+        details={"class": track.cls, **details},
+    )
 
 
 def wanted(cls: str, classes: Iterable[str] | None) -> bool:

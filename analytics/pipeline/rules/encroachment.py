@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import EncroachmentConfig, LineConfig, ZoneConfig
 from analytics.pipeline.geometry import Point, distance
-from analytics.pipeline.rules.common import Memory, placements, zone_polygons
+from analytics.pipeline.rules.common import Memory, placements, track_hit, zone_polygons
 
 
 class EncroachmentRule(Rule):
@@ -39,19 +39,14 @@ class EncroachmentRule(Rule):
             if not fired and now - since >= self.config.seconds:
                 fired = True
                 hits.append(
-                    RuleHit(
-                        rule=self.name,
-                        type=self.type,
-                        timestamp=now,
-                        frame_index=frame.index,
-                        track_ids=(track.id,),
-                        details={
-                            "zone": zone,
-                            "zone_kind": self._kinds[zone],
-                            "class": track.cls,
-                            "seconds": round(now - since, 2),
-                            "box": track.box.as_tuple(),
-                        },
+                    track_hit(
+                        self,
+                        frame,
+                        track,
+                        zone=zone,
+                        zone_kind=self._kinds[zone],
+                        seconds=round(now - since, 2),
+                        box=track.box.as_tuple(),
                     )
                 )
             self._stop.put(key, (where, since, fired), now)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, LineCrossingConfig, ZoneConfig
 from analytics.pipeline.geometry import Point, segments_intersect, signed_distance
-from analytics.pipeline.rules.common import Memory, wanted
+from analytics.pipeline.rules.common import Memory, track_hit, wanted
 
 
 class LineCrossingRule(Rule):
@@ -51,19 +51,14 @@ class LineCrossingRule(Rule):
                 counts = self.counts[line.name]
                 counts[(direction, track.cls)] += 1
                 hits.append(
-                    RuleHit(
-                        rule=self.name,
-                        type=self.type,
-                        timestamp=now,
-                        frame_index=frame.index,
-                        track_ids=(track.id,),
-                        details={
-                            "line": line.name,
-                            "direction": direction,
-                            "class": track.cls,
-                            "count": counts[(direction, track.cls)],
-                            "counts": {f"{d}/{c}": n for (d, c), n in sorted(counts.items())},
-                        },
+                    track_hit(
+                        self,
+                        frame,
+                        track,
+                        line=line.name,
+                        direction=direction,
+                        count=counts[(direction, track.cls)],
+                        counts={f"{d}/{c}": n for (d, c), n in sorted(counts.items())},
                     )
                 )
         self._side.sweep(now)

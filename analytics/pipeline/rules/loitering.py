@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, LoiteringConfig, ZoneConfig
-from analytics.pipeline.rules.common import Memory, placements, zone_polygons
+from analytics.pipeline.rules.common import Memory, placements, track_hit, zone_polygons
 
 
 class LoiteringRule(Rule):
@@ -33,21 +33,7 @@ class LoiteringRule(Rule):
             entered, fired = self._since.get(key) or (now, False)
             if not fired and now - entered >= self.config.seconds:
                 fired = True
-                hits.append(
-                    RuleHit(
-                        rule=self.name,
-                        type=self.type,
-                        timestamp=now,
-                        frame_index=frame.index,
-                        track_ids=(track.id,),
-                        details={
-                            "zone": zone,
-                            "class": track.cls,
-                            "seconds": round(now - entered, 2),
-                            "box": track.box.as_tuple(),
-                        },
-                    )
-                )
+                hits.append(track_hit(self, frame, track, zone=zone, seconds=round(now - entered, 2), box=track.box.as_tuple()))
             self._since.put(key, (entered, fired), now)
         self._since.sweep(now)
         return hits

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, PersonFallenConfig, ZoneConfig
 from analytics.pipeline.geometry import point_in_polygon
-from analytics.pipeline.rules.common import Memory, wanted, zone_polygons
+from analytics.pipeline.rules.common import Memory, track_hit, wanted, zone_polygons
 
 RECOVERED_AFTER_S = 1.0  # seen not fallen this long: the person got up (or it was a false "Fall")
 
@@ -50,19 +50,8 @@ class PersonFallenRule(Rule):
             if now - since >= self.config.min_seconds and (zone is not None or not self._zones):
                 self._fired.put(track.id, True, now)
                 hits.append(
-                    RuleHit(
-                        rule=self.name,
-                        type=self.type,
-                        timestamp=now,
-                        frame_index=frame.index,
-                        track_ids=(track.id,),
-                        details={
-                            "class": track.cls,
-                            "label": track.label,
-                            "seconds": round(now - since, 2),
-                            "zone": zone,
-                            "box": track.box.as_tuple(),
-                        },
+                    track_hit(
+                        self, frame, track, label=track.label, seconds=round(now - since, 2), zone=zone, box=track.box.as_tuple()
                     )
                 )
         self._fallen.sweep(now)

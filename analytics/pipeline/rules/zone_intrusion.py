@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from analytics.pipeline.base import Frame, Rule, RuleHit, Track
 from analytics.pipeline.config import LineConfig, ZoneConfig, ZoneIntrusionConfig
-from analytics.pipeline.rules.common import Memory, placements, zone_polygons
+from analytics.pipeline.rules.common import Memory, placements, track_hit, zone_polygons
 
 
 class ZoneIntrusionRule(Rule):
@@ -27,16 +27,7 @@ class ZoneIntrusionRule(Rule):
         now = frame.timestamp
         for track, zone, point, inside in placements(tracks, self._zones, self.config.classes, self.config.anchor):
             if inside and not self._inside.get((track.id, zone)):
-                hits.append(
-                    RuleHit(
-                        rule=self.name,
-                        type=self.type,
-                        timestamp=now,
-                        frame_index=frame.index,
-                        track_ids=(track.id,),
-                        details={"zone": zone, "class": track.cls, "point": point, "box": track.box.as_tuple()},
-                    )
-                )
+                hits.append(track_hit(self, frame, track, zone=zone, point=point, box=track.box.as_tuple()))
             self._inside.put((track.id, zone), inside, now)
         self._inside.sweep(now)
         return hits

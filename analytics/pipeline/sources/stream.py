@@ -79,7 +79,7 @@ class StreamSource(FrameSource):
         backoff_max_s: float = 30.0,
         max_attempts: int | None = None,
         max_lag_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         if fps <= 0:
             raise ValueError("fps must be positive")
@@ -93,6 +93,7 @@ class StreamSource(FrameSource):
         self.max_lag_s = max_lag_s
         self._lag_s = 0.0
         self._dropped = 0
+        self.taken_at: float | None = None  # monotonic time the camera took the last delivered frame
         self._sleep = sleep
         self._closed = False
         self._connected = False
@@ -170,6 +171,7 @@ class StreamSource(FrameSource):
                         due = ts + step
                     self._delivered += 1
                     self._delivered_times.append(now)
+                    self.taken_at = now - self._lag_s
                     self._last_frame_at = time.time()
                     yield Frame(index=index, timestamp=ts, image=image)
             finally:
