@@ -112,6 +112,10 @@ def test_supervisor_records_tracks_and_follows_the_camera_offline_and_back(
             assert 1.0 <= float(info["format"]["duration"]) <= 4.0
             assert segment.size == path.stat().st_size and segment.ward_id == camera.ward_id
             assert segment.started_at < segment.ended_at <= timezone.now()
+            # Evidence clips are timed from these rows: the row spans exactly what the file holds
+            # (the first file also holds the frames buffered before it was opened).
+            span = (segment.ended_at - segment.started_at).total_seconds()
+            assert abs(span - float(info["format"]["duration"])) < 0.05
 
         rtsp.stop()  # the camera loses power
         wait_for("offline", lambda: Camera.objects.get(pk=camera.pk).status == Camera.Status.OFFLINE, 20)

@@ -80,6 +80,20 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def media_duration(path: Path, *, ffprobe: str = "ffprobe") -> float | None:
+    """Seconds of media in a finished file, or None when ffprobe cannot tell."""
+    try:
+        proc = subprocess.run(  # noqa: S603 - ffprobe on our own file, no shell
+            [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return float(proc.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class ClosedSegment:
     name: str  # file name inside the recorder's folder
@@ -206,6 +220,12 @@ class Recorder:
             return
         if started is None:  # the log line was missed: the name carries the start to the second
             started = dt.datetime.strptime(name[:15], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
+        # The first segment also holds what ffmpeg buffered while probing the stream, before it opened
+        # the file: the file's own duration, counted back from its end, says when its first frame was seen.
+        # Evidence clips are timed from these rows, so the start must be that of the first frame.
+        duration = media_duration(self.folder / name)
+        if duration is not None and duration > 0:
+            started = at - dt.timedelta(seconds=duration)
         self._events.put(ClosedSegment(name=name, started_at=started, ended_at=max(at, started), size=size))
 
     def _reap(self) -> int | None:
