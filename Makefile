@@ -36,6 +36,7 @@ messages: $(VENV)/.installed
 
 run: setup
 	$(PY) manage.py migrate -v0
+	$(PY) manage.py make_signing_keys
 	@$(PY) manage.py shell -c "from portal.models import Ward; import sys; sys.exit(0 if Ward.objects.exists() else 1)" \
 		|| $(PY) manage.py seed_demo
 	@HOST=$(HOST) PORT=$(PORT) scripts/serve.sh

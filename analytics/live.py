@@ -23,7 +23,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.urls import reverse
 
-from analytics.models import AlertEvent
+from analytics.models import Alert, AlertEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ def uses_relay() -> bool:
 def event_payload(event: AlertEvent) -> dict[str, Any]:
     """What a browser receives for one event (the same in replay and live)."""
     alert = event.alert
-    camera = alert.camera
     return {
         "type": "alert",
         "event_id": event.pk,
@@ -63,13 +62,25 @@ def event_payload(event: AlertEvent) -> dict[str, Any]:
             "assigned_to": alert.assigned_to.get_username() if alert.assigned_to else None,
             "incident": alert.incident_id,
             "snapshot": reverse("alert-snapshot", args=[alert.pk]) if alert.snapshot else None,
-            "camera": {
-                "id": camera.pk,
-                "code": camera.code,
-                "name": camera.name,
-                "location": [camera.location.x, camera.location.y],
-            },
+            "camera": camera_payload(alert),
         },
+    }
+
+
+def camera_payload(alert: Alert) -> dict[str, Any]:
+    """The alert's camera; for an alert seen by another ward's camera (a watchlist hit in a covered
+    ward) ``id`` is null and the rest describes that camera from the alert's details."""
+    camera = alert.camera
+    if camera is not None:
+        return {"id": camera.pk, "code": camera.code, "name": camera.name, "location": [camera.location.x, camera.location.y]}
+    seen: Any = (alert.details or {}).get("sighting") or {}
+    other: Any = seen.get("camera") or {}
+    ward: Any = seen.get("ward") or {}
+    return {
+        "id": None,
+        "code": other.get("code", ""),
+        "name": " · ".join(str(p) for p in (ward.get("name"), other.get("name")) if p),
+        "location": other.get("location"),
     }
 
 

@@ -67,7 +67,11 @@ class Alert(WardOwned):
         ESCALATED = "escalated", _("Escalated to an incident")
         DISMISSED = "dismissed", _("Dismissed as false")
 
-    camera = models.ForeignKey("cameras.Camera", on_delete=models.PROTECT, related_name="alerts", verbose_name=_("camera"))
+    # Empty only for an alert raised in a ward other than the one whose camera saw it (a watchlist hit
+    # in another covered ward): wards never share rows, so the sighting is described in ``details``.
+    camera = models.ForeignKey(
+        "cameras.Camera", on_delete=models.PROTECT, null=True, blank=True, related_name="alerts", verbose_name=_("camera")
+    )
     type = models.CharField(_("type"), max_length=20, choices=AlertType.choices)
     severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
@@ -395,7 +399,19 @@ class Track(Observation):
 
 
 class PlateRead(Observation):
-    """A licence plate seen by a camera: as read, its display text, its search key and the crop."""
+    """A licence plate seen by a camera: as read, its display text, its search key and the crop.
+
+    Reads come from the pipeline (clip jobs, live streams), from edge cameras that read plates
+    themselves (``POST /api/plate-reads/``, ``source`` ``client:<ward id>`` and ``key`` the client's
+    id, so a resend is harmless) or are typed in by hand. Searched by investigators only
+    (``analytics/plates/search.py``); reads not linked to a case are deleted after the ward's
+    retention (``analytics/plates/store.py``).
+    """
+
+    class Origin(models.TextChoices):
+        PIPELINE = "pipeline", _("analysis pipeline")
+        EDGE = "edge", _("edge camera")
+        MANUAL = "manual", _("entered by hand")
 
     plate = models.CharField(_("plate as read"), max_length=32)
     text = models.CharField(_("plate"), max_length=32, help_text=_("As the Vietnamese plate grammar reads it, e.g. 51F-123.45."))
@@ -404,15 +420,23 @@ class PlateRead(Observation):
     seen_at = models.DateTimeField(_("seen at"), db_index=True)
     crop = models.ImageField(_("plate image"), upload_to="plates/%Y/%m/%d", blank=True)
     track = models.ForeignKey(Track, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    vehicle_class = models.CharField(_("vehicle class"), max_length=16, choices=TrackClass.choices, blank=True)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.PIPELINE)
 
     ward_view_roles = RESULT_ROLES
+    # Edge cameras post reads with an operator's (or a service account's) token.
+    ward_change_roles = frozenset({"operator", "admin"})
 
     class Meta:
         ordering = ["-seen_at", "-id"]
         verbose_name = _("plate read")
         verbose_name_plural = _("plate reads")
         constraints = [models.UniqueConstraint(fields=["source", "key"], name="plateread_unique_per_run")]
-        indexes = [models.Index(fields=["ward", "search_key", "-seen_at"], name="plateread_ward_key_time")]
+        # On PostgreSQL a trigram index on (ward, search_key) serves partial search (migration 0007).
+        indexes = [
+            models.Index(fields=["ward", "search_key", "-seen_at"], name="plateread_ward_key_time"),
+            models.Index(fields=["ward", "-seen_at"], name="plateread_ward_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.text} · {self.seen_at:%Y-%m-%d %H:%M}"

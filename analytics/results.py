@@ -10,6 +10,10 @@ Alerts: on a live stream every rule hit goes through :func:`analytics.services.r
 pushed to the ward's browsers). On a clip, hits of the same rule within ``ALERT_GROUP_SECONDS`` of
 footage are one alert with a count, attached to the job and not pushed: the footage is not live.
 Times are the run's ``origin`` plus the pipeline's seconds (media time for a clip).
+
+Watchlists: the plate reads and face sightings of each flush are queued for matching once it commits
+(``watchlists.services.queue_matching``), from live streams and clips alike: a hit in a clip's
+recorded footage still raises the watchlist alert, its details saying which clip job it came from.
 """
 
 from __future__ import annotations
@@ -251,6 +255,10 @@ class ResultWriter:
         return default_storage.save(name, ContentFile(data))
 
     def _write_sightings(self, track_ids: dict[int, int]) -> None:
+        from watchlists.services import queue_face_matching, queue_matching
+
+        plate_ids: list[int] = []
+        face_ids: list[int] = []
         for kind, tid in sorted(self._dirty_sightings):
             s = self._sightings.get((kind, tid))
             if s is None:
@@ -264,7 +272,7 @@ class ResultWriter:
                 "confidence": round(s.confidence, 3),
             }
             if kind == "plate":
-                PlateRead.objects.update_or_create(
+                read, _created = PlateRead.objects.update_or_create(
                     source=self.source,
                     key=key,
                     defaults={
@@ -274,10 +282,12 @@ class ResultWriter:
                         "search_key": s.key[:32],
                         "seen_at": self.at(s.timestamp),
                         "crop": crop,
+                        "vehicle_class": track.cls if (track := self._tracks.get(tid)) else "",
                     },
                 )
+                plate_ids.append(read.pk)
             else:
-                FaceSighting.objects.update_or_create(
+                face, _created = FaceSighting.objects.update_or_create(
                     source=self.source,
                     key=key,
                     defaults={
@@ -287,7 +297,12 @@ class ResultWriter:
                         "crop": crop,
                     },
                 )
+                face_ids.append(face.pk)
         self._dirty_sightings.clear()
+        # Watchlists: checked after this flush commits, live or clip alike (a clip's hit says it was
+        # recorded footage). A read rewritten with a better text is checked again; hits are unique.
+        queue_matching(plate_ids)
+        queue_face_matching(face_ids)
 
     def _write_alerts(self) -> None:
         if self.live:

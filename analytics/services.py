@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import ALERT_ROLES, DEFAULT_SEVERITY, Alert, AlertEvent, AlertType
 from cameras.models import Camera
-from portal.models import Membership
+from portal.models import Membership, Ward
 from portal.services import audit, client_ip
 
 MAX_NOTE = 2000
@@ -53,7 +53,7 @@ def _check_note(note: str) -> str:
 @transaction.atomic
 def raise_alert(
     *,
-    camera: Camera,
+    camera: Camera | None,
     type: str,
     severity: int | None = None,
     note: str = "",
@@ -62,8 +62,25 @@ def raise_alert(
     at: dt.datetime | None = None,
     request: Any = None,
     details: dict[str, Any] | None = None,
+    ward: Ward | int | None = None,
+    group_by: dict[str, Any] | None = None,
+    details_on_repeat: dict[str, Any] | None = None,
 ) -> tuple[Alert, AlertEvent]:
-    """Save an alert (or add a hit to the same open alert of the last ``ALERT_GROUP_SECONDS``) and push it."""
+    """Save an alert (or add a hit to the same open alert of the last ``ALERT_GROUP_SECONDS``) and push it.
+
+    Hits are grouped per camera and type; ``group_by`` (keys of ``details``) groups per ward, type and
+    those details instead (a watchlist hit: per entry, whichever camera saw it). ``camera`` may be
+    ``None`` only with ``ward``: an alert in a ward whose own camera did not see it (the sighting is
+    then described in ``details``). On a repeat, ``details_on_repeat`` is merged into the open alert's
+    details (e.g. where it was seen last).
+    """
+    ward_id = ward.pk if isinstance(ward, Ward) else ward
+    if camera is not None:
+        if ward_id is not None and ward_id != camera.ward_id:
+            raise ValidationError({"camera": [_("The camera is not in this ward.")]})
+        ward_id = camera.ward_id
+    elif ward_id is None:
+        raise ValidationError({"camera": [_("Say which camera saw it.")]})
     if type not in AlertType.values:
         raise ValidationError(
             {
@@ -76,10 +93,17 @@ def raise_alert(
     note = _check_note(note)
     now = at or timezone.now()
     window = dt.timedelta(seconds=settings.ALERT_GROUP_SECONDS)
+    same: dict[str, Any] = (
+        {"ward_id": ward_id, **{f"details__{key}": value for key, value in group_by.items()}}
+        if group_by
+        else {"camera": camera}
+        if camera is not None
+        else {"ward_id": ward_id, "camera__isnull": True}
+    )
     open_alert = (
-        Alert.objects.select_for_update()
+        Alert.objects.select_for_update(of=("self",))
         .filter(
-            camera=camera,
+            **same,
             type=type,
             status__in=[Alert.Status.NEW, Alert.Status.ACKNOWLEDGED],
             last_seen_at__gte=now - window,
@@ -90,11 +114,15 @@ def raise_alert(
     if open_alert is not None and type != AlertType.MANUAL:
         open_alert.count += 1
         open_alert.last_seen_at = max(open_alert.last_seen_at, now)
-        open_alert.save(update_fields=["count", "last_seen_at"])
+        fields = ["count", "last_seen_at"]
+        if details_on_repeat:
+            open_alert.details = {**open_alert.details, **details_on_repeat}
+            fields.append("details")
+        open_alert.save(update_fields=fields)
         return open_alert, _event(open_alert, AlertEvent.Kind.GROUPED, actor=actor)
     user = actor if getattr(actor, "is_authenticated", False) else None
     alert = Alert(
-        ward_id=camera.ward_id,
+        ward_id=ward_id,
         camera=camera,
         type=type,
         severity=severity or DEFAULT_SEVERITY[AlertType(type)],
@@ -178,12 +206,17 @@ def escalate(*, alert: Alert, actor: Any, note: str = "", request: Any = None) -
     _refuse_if_closed(alert)
     incident = Incident.objects.create(
         ward_id=alert.ward_id,
-        title=f"{alert.get_type_display()} · {alert.camera.code}",
+        title=f"{alert.get_type_display()} · {alert_place(alert)}",
+        type=Incident.Type.ENCROACHMENT if alert.type == AlertType.ENCROACHMENT else Incident.Type.OTHER,
         narrative=note or alert.note,
         camera=alert.camera,
+        # The camera's position stands for the place until the investigator sets the real one.
+        location=alert.camera.location if alert.camera is not None else None,
         occurred_at=alert.raised_at,
         created_by=actor,
     )
+    if alert.camera is not None:
+        incident.cameras.add(alert.camera)
     alert.status = Alert.Status.ESCALATED
     alert.incident = incident
     alert.handled_by, alert.handled_at = actor, timezone.now()
@@ -206,6 +239,18 @@ def dismiss(*, alert: Alert, actor: Any, reason: str, request: Any = None) -> Al
     alert.save(update_fields=["status", "dismiss_reason", "handled_by", "handled_at"])
     _handle(alert, AlertEvent.Kind.DISMISSED, actor=actor, note=reason, request=request)
     return alert
+
+
+def alert_place(alert: Alert) -> str:
+    """Where it was seen: the camera's code, or, for a hit seen by another ward's camera, that camera
+    as the alert's details describe it."""
+    if alert.camera is not None:
+        return alert.camera.code
+    seen: Any = (alert.details or {}).get("sighting") or {}
+    camera: Any = seen.get("camera") or {}
+    ward: Any = seen.get("ward") or {}
+    parts = [str(p) for p in (ward.get("name"), camera.get("code")) if p]
+    return " · ".join(parts) or _("no camera")
 
 
 def officers_of(ward_id: int) -> Any:

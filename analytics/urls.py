@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import settings_views, views
+from analytics import plate_views, settings_views, views
 
 urlpatterns = [
     path("ops/", views.ops, name="ops"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("clips/<int:pk>/", views.clip_job, name="clip-job"),
     path("clips/<int:pk>/frames/<int:index>.jpg", views.clip_frame, name="clip-frame"),
     path("clips/<int:pk>/plates/<int:read>.jpg", views.clip_plate, name="clip-plate"),
+    path("investigations/plates/", plate_views.plate_search, name="plate-search"),
 ]

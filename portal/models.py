@@ -24,6 +24,12 @@ class Ward(models.Model):
         default=False,
         help_text=_("Off by default (DESIGN.md §7): only where the ward has a lawful basis for it."),
     )
+    plate_read_retention_days = models.PositiveIntegerField(
+        _("plate read retention (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Plate reads not linked to a case are deleted after this many days. Empty: the deployment's default."),
+    )
 
     objects = WardQuerySet.as_manager()
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "cameras",
     "analytics",
     "incidents",
+    "watchlists",
     "workers",
 ]
 
@@ -184,6 +185,11 @@ VISION_DEFAULT_MODELS = [m for m in os.environ.get("MATTHAN_VISION_DEFAULT_MODEL
 VISION_CACHE_DIR = Path(os.environ.get("MATTHAN_VISION_CACHE_DIR", VAR_DIR / "models"))
 # Largest clip accepted for analysis, bytes (default 2 GiB).
 CLIP_MAX_BYTES = int(os.environ.get("CLIP_MAX_BYTES", str(2 * 1024**3)))
+# Evidence exports (incidents/keys.py): the deployment's Ed25519 manifest key and C2PA certificate chain,
+# made by `manage.py make_signing_keys` (or on first use), files mode 0600. Bundles under MEDIA_ROOT/exports.
+SIGNING_KEY_DIR = Path(os.environ.get("SIGNING_KEY_DIR", VAR_DIR / "keys"))
+# Largest bundle the public /verify/ page accepts, bytes (default 2 GiB); the command takes any size.
+VERIFY_UPLOAD_MAX_BYTES = int(os.environ.get("VERIFY_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
 # Clip jobs: results are written every CLIP_FLUSH_SECONDS, progress (and the worker's heartbeat)
 # every CLIP_PROGRESS_SECONDS; a running job silent for CLIP_STALE_SECONDS is queued again.
 CLIP_FLUSH_SECONDS = float(os.environ.get("CLIP_FLUSH_SECONDS", "5"))
@@ -202,11 +208,31 @@ STREAM_BACKOFF_MAX_SECONDS = float(os.environ.get("STREAM_BACKOFF_MAX_SECONDS", 
 # footage of all cameras together, oldest deleted first, never a segment held as evidence.
 RETENTION_SECONDS = int(os.environ.get("RETENTION_SECONDS", "600"))
 RECORDINGS_MAX_BYTES = int(os.environ.get("RECORDINGS_MAX_BYTES", "0"))
-CELERY_TASK_ROUTES = {"streams.run": {"queue": "streams"}}
+# Plate reads not linked to a case are deleted after the ward's retention (Ward.plate_read_retention_days)
+# or this default; the sweep runs every PLATE_RETENTION_SECONDS. Images sent with a read are capped.
+PLATE_READ_RETENTION_DAYS = int(os.environ.get("PLATE_READ_RETENTION_DAYS", "90"))
+PLATE_RETENTION_SECONDS = int(os.environ.get("PLATE_RETENTION_SECONDS", "3600"))
+PLATE_IMAGE_MAX_BYTES = int(os.environ.get("PLATE_IMAGE_MAX_BYTES", str(512 * 1024)))
+# Watchlists: entries expire at most WATCHLIST_MAX_DAYS after they are proposed; the expiry job runs
+# every WATCHLIST_EXPIRY_SECONDS (matching also checks the expiry, so a lapsed entry never matches).
+WATCHLIST_MAX_DAYS = int(os.environ.get("WATCHLIST_MAX_DAYS", "90"))
+WATCHLIST_EXPIRY_SECONDS = int(os.environ.get("WATCHLIST_EXPIRY_SECONDS", "60"))
+# Evidence (incidents/): largest upload, bytes (default 2 GiB), and longest clip cut from recordings.
+EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(2 * 1024**3)))
+EVIDENCE_CLIP_MAX_SECONDS = int(os.environ.get("EVIDENCE_CLIP_MAX_SECONDS", "3600"))
+# Watchlist matching has its own queue and worker: a hit must reach officers within seconds even
+# while every default worker process is busy with a long clip analysis or export.
+CELERY_TASK_ROUTES = {
+    "streams.run": {"queue": "streams"},
+    "watchlists.match_plate_reads": {"queue": "alerts"},
+    "watchlists.match_face_sightings": {"queue": "alerts"},
+}
 CELERY_BEAT_SCHEDULE = {
     "streams-assign": {"task": "streams.assign", "schedule": STREAM_ASSIGN_SECONDS},
     "recordings-retention": {"task": "recordings.retention", "schedule": RETENTION_SECONDS},
     "clip-recovery": {"task": "analytics.recover_clip_jobs", "schedule": 60},
+    "watchlist-expiry": {"task": "watchlists.expire", "schedule": WATCHLIST_EXPIRY_SECONDS},
+    "plate-reads-retention": {"task": "analytics.plate_retention", "schedule": PLATE_RETENTION_SECONDS},
     **({"camera-health": {"task": "cameras.check_all", "schedule": CAMERA_HEALTH_SECONDS}} if CAMERA_HEALTH_SECONDS else {}),
 }
 
@@ -276,6 +302,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SeverityEnum": "analytics.models.Severity",
         "AlertEventKindEnum": "analytics.models.AlertEvent.Kind",
+        "EvidenceKindEnum": "incidents.models.Evidence.Kind",
     },
 }
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("cameras/", include("cameras.urls")),
     path("", include("analytics.urls")),
+    path("", include("watchlists.urls")),
+    path("", include("incidents.urls")),
     path("api/", include("portal.api.urls", namespace="api")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the ASGI server (Daphne), a Celery worker (with beat) and a stream worker; Ctrl-C stops them.
+# Start the ASGI server (Daphne), a Celery worker (with beat), a stream worker and an alerts worker; Ctrl-C stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -14,9 +14,12 @@ WORKER=$!
 .venv/bin/celery -A portal worker -n streams@%h --pool=threads --concurrency=${STREAM_WORKERS:-4} \
 	--loglevel=INFO -Q streams &
 STREAMS=$!
+# Watchlist matching: short tasks that must never wait behind a clip analysis.
+.venv/bin/celery -A portal worker -n alerts@%h --pool=threads --concurrency=2 --loglevel=INFO -Q alerts &
+ALERTS=$!
 .venv/bin/daphne -b "$HOST" -p "$PORT" portal.asgi:application &
 WEB=$!
-stop() { kill "$WEB" "$WORKER" "$STREAMS" 2>/dev/null || true; wait 2>/dev/null || true; }
+stop() { kill "$WEB" "$WORKER" "$STREAMS" "$ALERTS" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
 password=$($PY -c "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','portal.settings');django.setup();from django.conf import settings;print(settings.DEMO_PASSWORD)")
@@ -31,4 +34,4 @@ cat <<TXT
   Ctrl-C stops the server and the workers.
 
 TXT
-wait -n "$WEB" "$WORKER" "$STREAMS"
+wait -n "$WEB" "$WORKER" "$STREAMS" "$ALERTS"

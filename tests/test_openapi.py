@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -46,4 +47,7 @@ def test_every_api_route_is_in_the_schema(client) -> None:  # type: ignore[no-un
             continue
         # Router routes look like "api/^cameras/(?P<pk>[^/.]+)/$"; plain ones like "api/me/".
         path = "/" + route.replace("(?P<pk>[^/.]+)", "{id}").replace("^", "").replace("$", "")
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)  # other named parts, e.g. {eid}
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)  # path() converters, e.g. <int:pk>
+        path = path.replace("{pk}", "{id}")
         assert path in documented, path

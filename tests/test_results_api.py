@@ -54,12 +54,15 @@ def test_plate_search_matches_ocr_look_alikes_and_is_audited(api: Any, ward_a: W
     plate_read_in(ward_a.ward, plate="51F-123.46")
     theirs = plate_read_in(ward_b.ward, plate="51F-123.45")
     client = api(ward_a.users["investigator"])
-    found = ids(client.get("/api/plate-reads/", {"plate": "51f 12345"}))
+    # A search needs a reason and a window (tests/plates/test_plate_search.py covers the rest).
+    window = {"since": T0.isoformat(), "until": (T0 + dt.timedelta(days=1)).isoformat(), "reason": "Case TNP-2026-0001"}
+    found = ids(client.get("/api/plate-reads/", {"plate": "51f 12345", **window}))
     assert found == {read.pk, slip.pk} and theirs.pk not in found
-    assert ids(client.get("/api/plate-reads/", {"plate": "SIF-IZ3.4S"})) == {read.pk, slip.pk}
+    assert ids(client.get("/api/plate-reads/", {"plate": "SIF-IZ3.4S", **window})) == {read.pk, slip.pk}
     entry = AuditEntry.objects.filter(action="plate_search", actor=ward_a.users["investigator"]).latest("id")
-    assert entry.detail == {"plate": "SIF-IZ3.4S", "key": "51F12345", "match": "exact"}
-    assert client.get("/api/plate-reads/", {"plate": "--"}).status_code == 400
+    assert entry.detail["query"]["plate"] == "SIF-IZ3.4S" and entry.detail["query"]["key"] == "51F12345"
+    assert entry.reason == "Case TNP-2026-0001" and entry.detail["count"] == 2
+    assert client.get("/api/plate-reads/", {"plate": "--", **window}).status_code == 400
     # Other filters: camera and time.
     assert ids(client.get("/api/plate-reads/", {"camera": read.camera_id})) == {read.pk}
 

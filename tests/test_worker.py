@@ -43,7 +43,7 @@ def worker_env() -> dict[str, str]:
 @pytest.fixture
 def celery_worker_process(transactional_db: Any) -> Any:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-Q", "default", "--loglevel=INFO"],
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-Q", "default,alerts", "--loglevel=INFO"],
         cwd=ROOT,
         env=worker_env(),
         stdout=subprocess.PIPE,

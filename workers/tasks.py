@@ -117,6 +117,14 @@ def apply_retention() -> dict[str, int]:
     return apply().as_dict()
 
 
+@shared_task(base=MatthanTask, name="analytics.plate_retention")
+def apply_plate_retention() -> dict[str, int]:
+    """Delete plate reads past their ward's retention, never one linked to a case."""
+    from analytics.plates.store import apply_retention as apply
+
+    return apply()
+
+
 # Tasks that live in their own modules register with Celery when this module is autodiscovered.
 from workers import clips as _clips  # noqa: E402, F401
 from workers import streams as _streams  # noqa: E402, F401

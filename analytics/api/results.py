@@ -1,4 +1,5 @@
-"""What the pipeline found, read-only: ``/api/tracks/``, ``/api/plate-reads/``, ``/api/face-sightings/``.
+"""What the pipeline found, read-only: ``/api/tracks/``, ``/api/face-sightings/`` (plate reads, which other
+systems also write and investigators search, are in ``analytics/api/plates.py``).
 
 Rows come from clip jobs (``job``) and live streams (``job`` null); ``model`` names the vision model
 that produced each one. Crops are personal data: served by ``…/{id}/crop/`` under the same scoping
@@ -20,8 +21,7 @@ from rest_framework import renderers, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 
-from analytics.models import FaceSighting, PlateRead, Track, TrackClass
-from analytics.plates.grammar import search_key
+from analytics.models import FaceSighting, Track, TrackClass
 from portal.api.base import WardFilterSet, WardScopedViewSet
 from portal.services import audit, client_ip
 
@@ -43,7 +43,8 @@ def _crop_response(obj: Any) -> FileResponse:
         handle = obj.crop.open("rb")
     except FileNotFoundError:
         raise Http404(_("The image file is gone (removed by retention).")) from None
-    response = FileResponse(handle, content_type="image/jpeg")
+    content_type = "image/png" if obj.crop.name.lower().endswith(".png") else "image/jpeg"
+    response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -95,75 +96,6 @@ class TrackViewSet(WardScopedViewSet):
     )
     serializer_class = TrackSerializer
     filterset_class = TrackFilterSet
-
-
-class PlateReadFilterSet(ResultFilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="seen_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="seen_at", lookup_expr="lt")
-    plate = django_filters.CharFilter(
-        method="filter_plate",
-        help_text="Exact plate, compared by search key: separators and OCR look-alikes (0/O/D, 1/I, 8/B, 5/S, 2/Z, 6/G) do not matter.",
-    )
-
-    class Meta:
-        model = PlateRead
-        fields = ["ward", "camera", "job", "plate"]
-
-    def filter_plate(self, queryset: Any, name: str, value: str) -> Any:
-        key = search_key(value)
-        if not key:
-            raise serializers.ValidationError({"plate": [_("Give a plate with letters or digits, e.g. 51F-123.45.")]})
-        return queryset.filter(search_key=key)
-
-
-class PlateReadSerializer(serializers.ModelSerializer):
-    ward: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    camera_code = serializers.CharField(source="camera.code", read_only=True, default=None)
-    crop = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PlateRead
-        fields = [
-            "id", "ward", "camera", "camera_code", "job", "track", "model", "plate", "text", "search_key",
-            "confidence", "seen_at", "crop",
-        ]  # fmt: skip
-
-    def get_crop(self, obj: PlateRead) -> str | None:
-        return reverse("api:plateread-crop", args=[obj.pk]) if obj.crop else None
-
-
-class PlateReadViewSet(WardScopedViewSet):
-    """Licence plates read by the ward's cameras and clips, newest first; ``?plate=`` finds one plate by its key.
-
-    Read-only for now. The investigations issue adds ``POST`` (reads from other systems), partial and
-    fuzzy matching (``match=``) and a mandatory ``reason`` on searches (DESIGN.md §9); until then a
-    search by ``plate`` is audited without one.
-    """
-
-    http_method_names = ["get", "head", "options"]
-    queryset = (
-        PlateRead.objects.select_related("ward", "camera").defer("ward__boundary", "camera__fov").order_by("-seen_at", "-id")
-    )
-    serializer_class = PlateReadSerializer
-    filterset_class = PlateReadFilterSet
-
-    def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().list(request, *args, **kwargs)
-        plate = request.query_params.get("plate")
-        if plate and response.status_code == 200:
-            audit(
-                action="plate_search",
-                actor=request.user,
-                detail={"plate": plate[:40], "key": search_key(plate), "match": "exact"},
-                ip=client_ip(request),
-            )
-        return response
-
-    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], renderer_classes=[ImageRenderer])
-    def crop(self, request: Request, pk: str | None = None) -> Any:
-        """The plate's image as the camera saw it."""
-        return _crop_response(self.get_object())
 
 
 class FaceSightingFilterSet(ResultFilterSet):
@@ -236,4 +168,4 @@ class FaceSightingViewSet(WardScopedViewSet):
         return _crop_response(self.get_object())
 
 
-__all__ = ["FaceSightingViewSet", "PlateReadViewSet", "TrackViewSet"]
+__all__ = ["FaceSightingViewSet", "ImageRenderer", "ResultFilterSet", "TrackViewSet"]

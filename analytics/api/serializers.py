@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analytics.live import camera_payload
 from analytics.models import Alert, AlertEvent, AlertType, Severity, Webhook, WebhookDelivery
 from analytics.outbound import MIN_SECRET_LENGTH, new_secret, validate_webhook_url
 from analytics.services import MAX_NOTE, raise_alert
 from cameras.models import Camera
-from incidents.models import Incident
 from portal.api.base import StrictFieldsMixin, WardOwnedSerializer, request_user
 from portal.api.fields import ChoiceLabelField
 
@@ -41,8 +41,12 @@ class AlertSerializer(WardOwnedSerializer):
     """Read an alert; POST raises a manual one (``camera``, ``type``, ``note``, optional ``severity``, ``snapshot``)."""
 
     camera = CameraRefField(queryset=Camera.objects.all(), help_text="Camera id, or its code.")
-    camera_code = serializers.CharField(source="camera.code", read_only=True)
-    camera_name = serializers.CharField(source="camera.name", read_only=True)
+    camera_code = serializers.SerializerMethodField(
+        help_text="The camera's code (for a hit seen in another ward, that camera's)."
+    )
+    camera_name = serializers.SerializerMethodField(
+        help_text="The camera's name (for a hit seen in another ward, ward · camera)."
+    )
     type = serializers.ChoiceField(choices=AlertType.choices, default=AlertType.MANUAL)
     type_label = ChoiceLabelField(AlertType.choices, source="type")
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
@@ -62,6 +66,12 @@ class AlertSerializer(WardOwnedSerializer):
         read_only_fields = [
             "status", "raised_at", "last_seen_at", "count", "handled_at", "dismiss_reason", "incident", "job", "details",
         ]  # fmt: skip
+
+    def get_camera_code(self, instance: Alert) -> str:
+        return str(camera_payload(instance)["code"])
+
+    def get_camera_name(self, instance: Alert) -> str:
+        return str(camera_payload(instance)["name"])
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)
@@ -107,29 +117,6 @@ class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class AssignSerializer(StrictFieldsMixin, serializers.Serializer):
     assignee = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
-
-
-class IncidentSerializer(serializers.ModelSerializer):
-    ward: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    status_label = ChoiceLabelField(Incident.Status.choices, source="status")
-    alerts: Any = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True)
-
-    class Meta:
-        model = Incident
-        fields = [
-            "id",
-            "ward",
-            "status",
-            "status_label",
-            "title",
-            "narrative",
-            "camera",
-            "occurred_at",
-            "created_by",
-            "created_at",
-            "alerts",
-        ]
 
 
 class WebhookSerializer(WardOwnedSerializer):

@@ -14,7 +14,6 @@ from analytics import outbound, services
 from analytics.api import serializers as s
 from analytics.filtersets import AlertEventFilterSet, AlertFilterSet
 from analytics.models import Alert, AlertEvent, Webhook, WebhookDelivery
-from incidents.models import Incident
 from portal.api.base import WardFilterSet, WardScopedViewSet
 
 
@@ -92,21 +91,6 @@ class AlertEventViewSet(WardScopedViewSet):
     filterset_class = AlertEventFilterSet
 
 
-class IncidentFilterSet(WardFilterSet):
-    class Meta:
-        model = Incident
-        fields = ["ward", "status"]
-
-
-class CaseViewSet(WardScopedViewSet):
-    """Case files (draft ones come from escalated alerts; the investigations issue adds the rest)."""
-
-    http_method_names = ["get", "head", "options"]
-    queryset = Incident.objects.select_related("ward", "created_by").prefetch_related("alerts").order_by("-created_at", "-id")
-    serializer_class = s.IncidentSerializer
-    filterset_class = IncidentFilterSet
-
-
 class WebhookFilterSet(WardFilterSet):
     class Meta:
         model = Webhook
@@ -159,4 +143,4 @@ class WebhookDeliveryViewSet(WardScopedViewSet):
     filterset_class = WebhookDeliveryFilterSet
 
 
-__all__: list[Any] = ["AlertEventViewSet", "AlertViewSet", "CaseViewSet", "WebhookDeliveryViewSet", "WebhookViewSet"]
+__all__: list[Any] = ["AlertEventViewSet", "AlertViewSet", "WebhookDeliveryViewSet", "WebhookViewSet"]

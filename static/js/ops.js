@@ -188,6 +188,7 @@
       id: row.id, type: row.type, severity: row.severity, status: row.status, note: row.note || "", count: row.count,
       raised_at: row.raised_at, last_seen_at: row.last_seen_at, assigned_to: row.assigned_to, incident: row.incident,
       snapshot: row.snapshot, dismiss_reason: row.dismiss_reason || "",
+      // camera is null for a watchlist hit seen by another ward's camera: code and name describe that one.
       camera: { id: row.camera, code: row.camera_code, name: row.camera_name }
     };
   }
@@ -294,8 +295,12 @@
     st.className = "st-badge st-" + a.status;
     st.textContent = label("statusShort", a.status);
     st.title = label("status", a.status);
-    var cameraLink = config.cameraPage.replace("/0/", "/" + encodeURIComponent(a.camera.id) + "/");
-    var html = fact(L10N.camera, '<a href="' + esc(cameraLink) + '">' + esc(a.camera.code) + "</a> · " + esc(a.camera.name)) +
+    var place = esc(a.camera.code) + " · " + esc(a.camera.name);
+    if (a.camera.id !== null && a.camera.id !== undefined) {
+      var cameraLink = config.cameraPage.replace("/0/", "/" + encodeURIComponent(a.camera.id) + "/");
+      place = '<a href="' + esc(cameraLink) + '">' + esc(a.camera.code) + "</a> · " + esc(a.camera.name);
+    }
+    var html = fact(L10N.camera, place) +
       fact(L10N.raisedAt, esc(times.full(a.raised_at))) +
       (a.count > 1 ? fact(L10N.lastSeen, esc(times.full(a.last_seen_at))) + fact(L10N.count, esc(a.count)) : "") +
       fact(L10N.assignedTo, a.assigned_to ? esc(a.assigned_to) : '<span class="muted">' + esc(L10N.nobody) + "</span>") +

@@ -166,6 +166,7 @@
 
   // ---- last alerts ---------------------------------------------------------------------------
   function keep(alert) {
+    if (alert.camera === null || alert.camera === undefined) { return; }  // seen by another ward's camera: no tile
     var known = lastAlert[alert.camera];
     // REST rows carry local times, socket payloads UTC: compare instants, never the strings.
     if (!known || known.id === alert.id || Date.parse(alert.raised_at) >= Date.parse(known.raised_at)) { lastAlert[alert.camera] = alert; }
@@ -198,6 +199,7 @@
   function onEvent(payload) {
     var a = payload.alert;
     var id = a.camera.id;
+    if (id === null) { return; }  // a watchlist hit seen by another ward's camera: no tile of ours
     keep({ id: a.id, camera: id, type: a.type, severity: a.severity, status: a.status, raised_at: a.raised_at });
     var feature = byId[id];
     if (feature && (payload.event === "raised" || payload.event === "grouped")) {

@@ -78,6 +78,30 @@ def _case_in(ward: Ward) -> Any:
     return Incident.objects.create(ward=ward, title="Draft", occurred_at=timezone.now(), created_by=UserFactory())
 
 
+def _export_in(ward: Ward) -> Any:
+    from incidents.models import ExportJob
+
+    case = _case_in(ward)
+    return ExportJob.objects.create(ward=ward, case=case, reason="Prosecutor's request", created_by=case.created_by)
+
+
+def _evidence_in(ward: Ward) -> Any:
+    from incidents.models import Evidence
+
+    case = _case_in(ward)
+    return Evidence.objects.create(
+        ward=ward,
+        case=case,
+        kind="upload",
+        status="ready",
+        sha256="ab" * 32,
+        size=3,
+        content_type="image/jpeg",
+        file="evidence/ab/ab/" + "ab" * 32 + ".jpg",
+        created_by=case.created_by,
+    )
+
+
 ALERT_ROLES = frozenset({"operator", "investigator", "admin"})
 ADMINS = frozenset({"admin"})
 # A public address given as a number: the URL check needs no DNS in tests.
@@ -117,6 +141,44 @@ def _clip_upload(ward: Ward) -> dict[str, Any]:
 def _centre(ward: Ward) -> dict[str, Any]:
     c = ward.boundary.centroid
     return {"type": "Point", "coordinates": [c.x, c.y]}
+
+
+WATCH_ROLES = frozenset({"investigator", "admin"})
+
+
+def _watch_in(ward: Ward) -> Any:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.base.factories import UserFactory
+    from watchlists.models import WatchlistEntry
+
+    entry = WatchlistEntry.objects.create(
+        ward=ward,
+        plate="51F-123.45",
+        text="51F-123.45",
+        search_key="51F12345",
+        reason="Spec",
+        legal_basis="Spec basis",
+        expires_at=timezone.now() + dt.timedelta(days=7),
+        proposed_by=UserFactory(),
+    )
+    entry.covered_wards.add(ward)
+    return entry
+
+
+def _watch_create(ward: Ward) -> dict[str, Any]:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return {
+        "plate": "51F-123.45",
+        "reason": "Xe gây cướp giật ngày 12/3",
+        "legal_basis": "Quyết định khởi tố vụ án 12/QĐ",
+        "expires_at": (timezone.now() + dt.timedelta(days=7)).isoformat(),
+    }
 
 
 SPECS: list[EndpointSpec] = [
@@ -208,7 +270,24 @@ SPECS: list[EndpointSpec] = [
         write_roles=ALERT_ROLES,
     ),
     EndpointSpec(basename="alertevent", make=_event_in, deletable=False, view_roles=ALERT_ROLES),
-    EndpointSpec(basename="case", make=_case_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(
+        basename="case",
+        make=_case_in,
+        create=lambda ward: {
+            "title": "Snatching at the market",
+            "type": "snatching",
+            "occurred_at": "2026-03-01T20:15:00+07:00",
+            "location": _centre(ward),
+        },
+        update={"title": "Snatching at the night market"},
+        related={"cameras": lambda ward: camera_in(ward, code=f"CS-{Camera.objects.count()}")},
+        many_related={"cameras"},
+        deletable=False,
+        view_roles=ALERT_ROLES,
+        write_roles=frozenset({"investigator", "admin"}),
+    ),
+    EndpointSpec(basename="evidence", make=_evidence_in, deletable=False, view_roles=frozenset({"investigator", "admin"})),
+    EndpointSpec(basename="exportjob", make=_export_in, deletable=False, view_roles=frozenset({"investigator", "admin"})),
     EndpointSpec(
         basename="webhook",
         make=_webhook_in,
@@ -243,9 +322,33 @@ SPECS: list[EndpointSpec] = [
         create_format="multipart",
     ),
     EndpointSpec(basename="track", make=track_in, deletable=False, view_roles=ALERT_ROLES),
-    EndpointSpec(basename="plateread", make=plate_read_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(
+        basename="plateread",
+        make=plate_read_in,
+        create=lambda ward: {
+            "camera": new_camera(ward, "EDGE").code,
+            "plate": "51F-123.45",
+            "seen_at": "2026-03-01T08:00:00+07:00",
+            "confidence": 0.93,
+            "client_id": f"edge-{Camera.objects.count()}",
+        },
+        related={"camera": lambda ward: new_camera(ward, "OTHEREDGE")},
+        deletable=False,
+        view_roles=ALERT_ROLES,
+        write_roles=frozenset({"operator", "admin"}),
+    ),
     EndpointSpec(basename="facesighting", make=face_in, deletable=False, view_roles=frozenset({"investigator", "admin"})),
     EndpointSpec(basename="recordingsegment", make=segment_in, deletable=False, view_roles=ALERT_ROLES),
+    EndpointSpec(
+        basename="watchlistentry",
+        make=_watch_in,
+        create=_watch_create,
+        related={"covered_wards": lambda ward: ward},
+        many_related={"covered_wards"},
+        deletable=False,
+        view_roles=WATCH_ROLES,
+        write_roles=WATCH_ROLES,
+    ),
 ]
 
 MODELS = {
