@@ -393,18 +393,49 @@ def add_clip(
     _refuse_if_finished(case)
     _check_same_ward(case.ward, "camera", [camera])
     _check_window(start, end)
-    evidence = Evidence.objects.create(
-        ward_id=case.ward_id,
+    evidence = _request(
         case=case,
         kind=Evidence.Kind.CLIP,
         camera=camera,
+        start=start,
+        end=end,
+        actor=actor,
+        reason=reason,
+        note=note,
+        detail={"camera": camera.code, "start": start.isoformat(), "end": end.isoformat()},
+        request=request,
+    )
+    _queue(evidence)
+    return evidence
+
+
+def _request(
+    *,
+    case: Incident,
+    kind: str,
+    camera: Camera,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: Any,
+    reason: str,
+    note: str,
+    detail: dict[str, Any],
+    request: Any,
+    source_alert: Any = None,
+) -> Evidence:
+    """A pending clip or still of ``camera``, its camera linked to the case, requested in custody and audit."""
+    evidence = Evidence.objects.create(
+        ward_id=case.ward_id,
+        case=case,
+        kind=kind,
+        camera=camera,
         requested_start=start,
         requested_end=end,
+        source_alert=source_alert,
         note=_check_text("note", note),
         created_by=actor,
     )
     case.cameras.add(camera)
-    detail = {"camera": camera.code, "start": start.isoformat(), "end": end.isoformat()}
     record_custody(case=case, evidence=evidence, action="requested", actor=actor, reason=reason, detail=detail, request=request)
     audit(
         action="evidence_requested",
@@ -415,7 +446,6 @@ def add_clip(
         detail=detail,
         ip=client_ip(request),
     )
-    _queue(evidence)
     return evidence
 
 
@@ -478,28 +508,18 @@ def add_snapshot(
     _check_same_ward(case.ward, "camera", [camera])
     if at > timezone.now() + FUTURE_SLACK:
         raise ValidationError({"at": [_("That time is in the future: nothing is recorded there yet.")]})
-    evidence = Evidence.objects.create(
-        ward_id=case.ward_id,
+    evidence = _request(
         case=case,
         kind=Evidence.Kind.SNAPSHOT,
         camera=camera,
-        requested_start=at,
-        requested_end=at,
-        source_alert=alert,
-        note=_check_text("note", note),
-        created_by=actor,
-    )
-    case.cameras.add(camera)
-    detail = {"camera": camera.code, "at": at.isoformat()} | ({"alert": alert.pk} if alert is not None else {})
-    record_custody(case=case, evidence=evidence, action="requested", actor=actor, reason=reason, detail=detail, request=request)
-    audit(
-        action="evidence_requested",
+        start=at,
+        end=at,
         actor=actor,
-        ward=case.ward_id,
-        obj=evidence,
         reason=reason,
-        detail=detail,
-        ip=client_ip(request),
+        note=note,
+        detail={"camera": camera.code, "at": at.isoformat()} | ({"alert": alert.pk} if alert is not None else {}),
+        request=request,
+        source_alert=alert,
     )
     if alert is not None:
         with alert.snapshot.open("rb") as fh:
