@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the ASGI server (Daphne), a Celery worker (with beat), a stream worker and an alerts worker; Ctrl-C stops them.
+# Start the ASGI server (uvicorn), a Celery worker (with beat), a stream worker and an alerts worker; Ctrl-C stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -17,7 +17,9 @@ STREAMS=$!
 # Watchlist matching: short tasks that must never wait behind a clip analysis.
 .venv/bin/celery -A portal worker -n alerts@%h --pool=threads --concurrency=2 --loglevel=INFO -Q alerts &
 ALERTS=$!
-.venv/bin/daphne -b "$HOST" -p "$PORT" portal.asgi:application &
+# uvicorn hands request bodies to Django as they arrive (a 200 MB upload costs ~20 MB of memory);
+# Daphne queues a whole body in memory first, ~15 times its size, so one large upload could end the server.
+.venv/bin/python -m uvicorn --host "$HOST" --port "$PORT" --log-level warning portal.asgi:application &
 WEB=$!
 stop() { kill "$WEB" "$WORKER" "$STREAMS" "$ALERTS" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT

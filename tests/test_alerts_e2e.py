@@ -1,10 +1,10 @@
-"""Alerts end to end with real processes: Daphne, a Celery worker, WebSocket clients over TCP.
+"""Alerts end to end with real processes: the ASGI server (uvicorn), a Celery worker, WebSocket clients over TCP.
 
 Mode-agnostic: the processes get this process's database (SpatiaLite file or PostGIS test database)
 and broker, so the same tests run embedded (relay polling the event log, filesystem broker) and with
 ``REDIS_URL`` (Redis channel layer and broker). The Redis outage test starts its own ``redis-server``
-on a free port and never touches the machine's Redis. Daphne and the worker are started once for the
-module (about 5 s); the Redis outage test has its own Daphne.
+on a free port and never touches the machine's Redis. The ASGI server and the worker are started once for the
+module (about 5 s); the Redis outage test has its own server.
 """
 
 from __future__ import annotations
@@ -114,15 +114,26 @@ def port_open(port: int) -> bool:
         return False
 
 
-def start_daphne(log_dir: Path, **env: str) -> tuple[Child, int]:
+def start_web(log_dir: Path, **env: str) -> tuple[Child, int]:
     port = free_port()
-    daphne = Child(
-        f"daphne-{port}",
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+    web = Child(
+        f"web-{port}",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
         process_env(**env),
         log_dir,
     )
-    return daphne, port
+    return web, port
 
 
 def start_worker(log_dir: Path) -> Child:
@@ -159,17 +170,17 @@ class Redis:
 
 @pytest.fixture(scope="module")
 def stack(django_db_setup: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
-    """Daphne and a Celery worker on this module's test database, started once for its tests."""
+    """The ASGI server (uvicorn) and a Celery worker on this module's test database, started once for its tests."""
     log_dir = tmp_path_factory.mktemp("e2e-logs")
-    daphne, port = start_daphne(log_dir)
+    web, port = start_web(log_dir)
     worker = start_worker(log_dir)
     try:
-        wait_for("daphne", lambda: port_open(port), 30, (daphne,))
+        wait_for("web", lambda: port_open(port), 30, (web,))
         # Wait for "ready": --purge (of messages other tests left) must not eat this module's tasks.
         wait_for("the worker", lambda: " ready." in worker.output(), 30, (worker,))
-        yield {"port": port, "daphne": daphne, "worker": worker}
+        yield {"port": port, "web": web, "worker": worker}
     finally:
-        daphne.stop()
+        web.stop()
         worker.stop()
 
 
@@ -272,7 +283,7 @@ def events_count(camera: Camera) -> int:
 def test_worker_alert_reaches_its_ward_only_and_anonymous_is_refused(
     stack: dict[str, Any], transactional_db: Any, ward_a: Any, ward_b: Any
 ) -> None:
-    port, children = stack["port"], (stack["daphne"], stack["worker"])
+    port, children = stack["port"], (stack["web"], stack["worker"])
     for token in (None, "not-a-token"):
         with pytest.raises(InvalidStatus) as refused:
             open_socket(port, token)
@@ -303,7 +314,7 @@ def test_worker_alert_reaches_its_ward_only_and_anonymous_is_refused(
 
 
 def test_reconnect_replays_missed_alerts_once_each_in_order(stack: dict[str, Any], transactional_db: Any, ward_a: Any) -> None:
-    port, children = stack["port"], (stack["daphne"], stack["worker"])
+    port, children = stack["port"], (stack["web"], stack["worker"])
     officer = Officer(port, ward_a.users["operator"])
     officer.open()
     camera, stream_port = closed_port_camera(ward_a.ward, "E2E-RE")
@@ -312,7 +323,7 @@ def test_reconnect_replays_missed_alerts_once_each_in_order(stack: dict[str, Any
     assert first["alert"]["type"] == "camera_offline"
     officer.close()
 
-    # Missed while away: the camera comes back (worker), and an operator raises one (Daphne's API).
+    # Missed while away: the camera comes back (worker), and an operator raises one (the server's API).
     with socket.create_server(("127.0.0.1", stream_port)):
         check_camera_health.delay(camera.pk)
         wait_for("the worker's camera_online alert", lambda: events_count(camera) == 2, 30, children)
@@ -347,10 +358,10 @@ def test_redis_outage_keeps_alerts_and_sockets_catch_up(transactional_db: Any, w
     redis = Redis(tmp_path)
     redis.start()
     layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis.url]}}}
-    daphne, port = start_daphne(tmp_path, REDIS_URL=redis.url)
+    web, port = start_web(tmp_path, REDIS_URL=redis.url)
     try:
         with override_settings(REDIS_URL=redis.url, CHANNEL_LAYERS=layers):
-            wait_for("daphne", lambda: port_open(port), 30, (daphne,))
+            wait_for("web", lambda: port_open(port), 30, (web,))
             officer = Officer(port, ward_a.users["operator"])
             camera = camera_in(ward_a.ward, code="E2E-RD")
             officer.open()
@@ -386,7 +397,7 @@ def test_redis_outage_keeps_alerts_and_sockets_catch_up(transactional_db: Any, w
                     return False
                 return True
 
-            wait_for("a socket after Redis came back", reconnected, 20, (daphne,))  # as the browser retries
+            wait_for("a socket after Redis came back", reconnected, 20, (web,))  # as the browser retries
             replayed, done = officer.resume(before.pk)
             assert [m["event_id"] for m in replayed] == gap and done["last_event_id"] == gap[-1]
             status, body = api_request(port, officer.token, "POST", "/api/alerts/", {"camera": "E2E-RD", "note": "after"})
@@ -397,6 +408,6 @@ def test_redis_outage_keeps_alerts_and_sockets_catch_up(transactional_db: Any, w
             assert officer.alert()["event_id"] == local.pk
             officer.close()
     finally:
-        daphne.stop()
+        web.stop()
         redis.stop()
     assert Alert.objects.filter(camera__code="E2E-RD").count() == 5

@@ -1,9 +1,9 @@
-"""A real Chromium on a real Daphne: the ops page receives a new alert over the socket and handles it
+"""A real Chromium on a real ASGI server (uvicorn): the ops page receives a new alert over the socket and handles it
 from the keyboard; the live wall shows the supervisor's latest frame and a placeholder where none.
 
-pytest-django's ``live_server`` speaks WSGI only, so it cannot carry ``/ws/alerts/``: Daphne runs in a
+pytest-django's ``live_server`` speaks WSGI only, so it cannot carry ``/ws/alerts/``: uvicorn runs in a
 subprocess against the test database (like the Celery worker in test_worker.py), and the browser loads
-everything from it. Alerts raised in this process reach the page through Daphne's embedded relay,
+everything from it. Alerts raised in this process reach the page through the server's embedded relay,
 which reads the event log, as the worker's alerts do in the embedded mode.
 """
 
@@ -78,13 +78,24 @@ def media(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def daphne(transactional_db: Any, media: Path, tmp_path: Path) -> Iterator[str]:
-    """Daphne on a free port, on the test database, serving pages, API, static files and /ws/alerts/."""
+def web(transactional_db: Any, media: Path, tmp_path: Path) -> Iterator[str]:
+    """The ASGI server (uvicorn) on a free port, on the test database, serving pages, API, static files and /ws/alerts/."""
     port = free_port()
     env = server_env(media)
-    log = (tmp_path / "daphne.log").open("w")
+    log = (tmp_path / "web.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "portal.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -101,7 +112,7 @@ def daphne(transactional_db: Any, media: Path, tmp_path: Path) -> Iterator[str]:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("Daphne did not start:\n" + (tmp_path / "daphne.log").read_text())
+            pytest.fail("The ASGI server (uvicorn) did not start:\n" + (tmp_path / "web.log").read_text())
         time.sleep(0.2)
     try:
         yield base
@@ -115,8 +126,8 @@ def daphne(transactional_db: Any, media: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Any, daphne: str) -> Iterator[Any]:
-    """The browser, left on a blank page afterwards so its sockets close before Daphne stops."""
+def page(browser: Any, web: str) -> Iterator[Any]:
+    """The browser, left on a blank page afterwards so its sockets close before the server stops."""
     browser.get_log("browser")
     yield browser
     browser.get("about:blank")
@@ -140,15 +151,15 @@ def console_errors(driver: Any) -> list[str]:
 
 
 def test_ops_page_gets_a_new_alert_live_and_handles_it_from_the_keyboard(
-    transactional_db: Any, daphne: str, page: Any, ward_a: WardWorld
+    transactional_db: Any, web: str, page: Any, ward_a: WardWorld
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     camera = camera_in(ward_a.ward, code="OPS-1", name="Chợ A")
     older, _e = raise_alert(camera=camera, type="loitering", at=timezone.now() - dt.timedelta(hours=1))
-    sign_in(page, daphne, ward_a.users["operator"])
-    page.get(f"{daphne}/ops/")
+    sign_in(page, web, ward_a.users["operator"])
+    page.get(f"{web}/ops/")
     wait = WebDriverWait(page, WAIT_S)
     wait.until(lambda d: d.find_element(By.ID, "feed").get_attribute("data-ready") == "1")
     wait.until(lambda d: d.find_element(By.ID, "ops-conn").get_attribute("data-state") == "live")
@@ -193,7 +204,7 @@ def test_ops_page_gets_a_new_alert_live_and_handles_it_from_the_keyboard(
 
 
 def test_wall_shows_latest_frames_and_opens_one_camera(
-    transactional_db: Any, daphne: str, media: Path, page: Any, ward_a: WardWorld
+    transactional_db: Any, web: str, media: Path, page: Any, ward_a: WardWorld
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -202,8 +213,8 @@ def test_wall_shows_latest_frames_and_opens_one_camera(
     without = camera_in(ward_a.ward, code="W-2")
     (media / "live" / f"{with_frame.pk}.jpg").write_bytes(jpeg())
     raise_alert(camera=with_frame, type="loitering", note="")
-    sign_in(page, daphne, ward_a.users["investigator"])
-    page.get(f"{daphne}/wall/")
+    sign_in(page, web, ward_a.users["investigator"])
+    page.get(f"{web}/wall/")
     wait = WebDriverWait(page, WAIT_S)
     wait.until(lambda d: d.find_element(By.ID, "wall-grid").get_attribute("data-ready") == "1")
 
