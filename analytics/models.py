@@ -423,7 +423,9 @@ class PlateRead(Observation):
     vehicle_class = models.CharField(_("vehicle class"), max_length=16, choices=TrackClass.choices, blank=True)
     origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.PIPELINE)
 
-    ward_view_roles = RESULT_ROLES
+    # Any list of reads is a look at who drove where: investigators and admins only (DESIGN.md §3, §7).
+    # Operators still see the reads of a clip they analysed on its page, and post reads from edge cameras.
+    ward_view_roles = frozenset({"investigator", "admin"})
     # Edge cameras post reads with an operator's (or a service account's) token.
     ward_change_roles = frozenset({"operator", "admin"})
 

@@ -158,7 +158,33 @@ def check_upload(file: Any) -> Kind:
                     ]
                 }
             )
+    if kind.content_type.startswith("image/"):
+        problem = _image_problem(file)
+        if problem:
+            raise ValidationError(
+                {
+                    "file": [
+                        _("The file starts like %(kind)s but cannot be read as an image: %(problem)s")
+                        % {"kind": kind.label, "problem": problem}
+                    ]
+                }
+            )
     return kind
+
+
+def _image_problem(file: Any) -> str:
+    """Decode the whole image: a file that only starts like one would be kept, and then fail every export."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return str(exc) or exc.__class__.__name__
+    finally:
+        file.seek(0)
+    return ""
 
 
 def _probe_upload(file: Any) -> str:
@@ -252,6 +278,7 @@ def ffprobe(path: Path, *extra: str) -> dict[str, Any]:
     proc = _run(["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", *extra, str(path)], timeout=120)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [""])[-1]
+        last = last.replace(f"{path}: ", "").replace(str(path), "")  # never show a server path
         raise MediaError(_("ffprobe cannot read the file (%(err)s).") % {"err": last[:200]})
     data: dict[str, Any] = json.loads(proc.stdout or "{}")
     return data

@@ -210,6 +210,7 @@ CUSTODY_ACTIONS = {
     "view": _("viewed"),
     "download": _("downloaded"),
     "export": _("exported"),
+    "export_download": _("export downloaded"),
     "status_changed": _("status changed"),
     "hold_released": _("hold released"),
 }

@@ -67,14 +67,15 @@ def test_plate_search_matches_ocr_look_alikes_and_is_audited(api: Any, ward_a: W
     assert ids(client.get("/api/plate-reads/", {"camera": read.camera_id})) == {read.pk}
 
 
-def test_plate_crop_is_served_to_the_ward_only(
+def test_plate_crop_is_served_to_the_ward_investigators_only(
     api: Any, ward_a: WardWorld, ward_b: WardWorld, settings: Any, tmp_path: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path
     read = plate_read_in(ward_a.ward)
     read.crop.save("p.jpg", ContentFile(b"\xff\xd8\xff crop"), save=True)
-    row = api(ward_a.users["operator"]).get(reverse("api:plateread-detail", args=[read.pk])).json()
-    response = api(ward_a.users["operator"]).get(row["crop"], HTTP_ACCEPT="image/avif,image/webp,*/*")
+    assert api(ward_a.users["operator"]).get(reverse("api:plateread-detail", args=[read.pk])).status_code == 404
+    row = api(ward_a.users["investigator"]).get(reverse("api:plateread-detail", args=[read.pk])).json()
+    response = api(ward_a.users["investigator"]).get(row["crop"], HTTP_ACCEPT="image/avif,image/webp,*/*")
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"\xff\xd8\xff crop"
     assert api(ward_b.users["admin"]).get(row["crop"]).status_code == 404
 

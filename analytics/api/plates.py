@@ -37,16 +37,19 @@ from rest_framework.views import APIView
 
 from analytics.api.results import ImageRenderer, ResultFilterSet, _crop_response
 from analytics.models import PlateRead, TrackClass
+from analytics.plates.grammar import parse
 from analytics.plates.search import MATCH_MODES, PatternError, match_filter
 from analytics.plates.store import ReadIn, image_extension, ingest_reads, record_search
 from cameras.models import Camera
 from portal.api.base import WardScopedViewSet, find_own_ward
 from portal.querysets import CHANGE, roles_for, ward_ids_for
+from portal.services import audit, client_ip
 
 #: Who may search plates and follow routes (DESIGN.md §3).
 SEARCH_ROLES = frozenset({"investigator", "admin"})
 MAX_WINDOW_DAYS = 93
 MAX_BATCH = 1000
+OLDEST_READ = dt.timedelta(days=366)
 MAX_ROUTE_POINTS = 5000
 MAX_GROUPS = 200
 FUTURE_SLACK = dt.timedelta(minutes=10)
@@ -282,6 +285,11 @@ def _check_read(item: Any, now: dt.datetime) -> tuple[dict[str, Any], dict[str, 
             errors["plate"] = [_("Give the plate as read, at most 32 characters.")]
         elif not any(c.isalnum() for c in plate):
             errors["plate"] = [_("Give a plate with letters or digits, e.g. 51F-123.45.")]
+        elif parse(plate) is None:
+            errors["plate"] = [
+                _("“%(plate)s” is not a Vietnamese plate (e.g. 51F-123.45, 59-X1 234.56): send only reads of plates.")
+                % {"plate": plate[:32]}
+            ]
         else:
             out["plate"] = plate.strip()
     seen_at = item.get("seen_at")
@@ -296,6 +304,8 @@ def _check_read(item: Any, now: dt.datetime) -> tuple[dict[str, Any], dict[str, 
             errors["seen_at"] = [_("Add the UTC offset (e.g. +07:00 or Z): a time without one is ambiguous.")]
         elif when > now + FUTURE_SLACK:
             errors["seen_at"] = [_("This time is in the future: check the camera's clock.")]
+        elif when < now - OLDEST_READ:
+            errors["seen_at"] = [_("This time is more than a year ago: check the camera's clock.")]
         else:
             out["seen_at"] = when
     confidence: Any = item.get("confidence")
@@ -364,10 +374,19 @@ def check_batch(items: list[Any], user: Any) -> list[ReadIn]:
     cameras = _resolve_cameras(refs, ward_ids_for(user, roles_for(PlateRead, CHANGE)))
     reads: list[ReadIn] = []
     problems: dict[str, dict[str, list[str]]] = {}
+    first_with: dict[str, int] = {}
     for index, (values, errors) in enumerate(checked):
         camera = cameras.get(values.get("camera"))
         if isinstance(camera, str):
             errors["camera"] = [camera]
+        client_id = values.get("client_id")
+        if client_id is not None:
+            if client_id in first_with:
+                errors["client_id"] = [
+                    _("Read %(index)s of this batch has the same client_id: give each read its own.")
+                    % {"index": first_with[client_id]}
+                ]
+            first_with.setdefault(client_id, index)
         if errors:
             problems[str(index)] = errors
             continue
@@ -497,7 +516,15 @@ class PlateReadViewSet(WardScopedViewSet):
     @extend_schema(parameters=SEARCH_PARAMETERS)
     def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if not is_search(request):
-            return super().list(request, *args, **kwargs)
+            response = super().list(request, *args, **kwargs)
+            if response.status_code == 200:  # a plain list (by clip, camera or time) is audited too
+                audit(
+                    action="plate_reads_listed",
+                    actor=request.user,
+                    detail={"query": request.GET.urlencode()[:300]},
+                    ip=client_ip(request),
+                )
+            return response
         search = parse_search(request)
         queryset = search.apply(self.filter_queryset(self.get_queryset()))
         grouped = request.query_params.get("group") == "plate"
@@ -571,7 +598,9 @@ class PlateReadViewSet(WardScopedViewSet):
             raise
         result = ingest_reads(reads=reads, actor=request.user, request=request)
         if single:
-            read = self.get_queryset().get(pk=result.ids[0])
+            # The sender may be an operator, who cannot list reads: answer with the row just written
+            # (in a ward they post to), without opening the list to them.
+            read = self.queryset.get(pk=result.ids[0])
             code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
             return Response(self.get_serializer(read).data, status=code)
         return Response({"ids": result.ids, "created": len(result.created), "existing": result.existing}, status=201)

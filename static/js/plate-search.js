@@ -17,7 +17,8 @@
   function $(id) { return document.getElementById(id); }
 
   function fmt(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
+    // Python-format labels: %(name)s is a value, %% a literal percent sign.
+    return template.replace(/%\((\w+)\)s|%%/g, function (match, key) { return key ? values[key] : "%"; });
   }
 
   function el(tag, attrs, children) {
@@ -216,7 +217,7 @@
       L.geoJSON(answer.data, {
         pointToLayer: function (feature, latlng) {
           return L.circleMarker(latlng, { radius: 3, color: "#6b7b8c", weight: 1, fillOpacity: 0.5 })
-            .bindTooltip(feature.properties.code || "");
+            .bindTooltip(el("span", { text: feature.properties.code || "" }));  // a text node: codes are ward input
         }
       }).addTo(map);
     });

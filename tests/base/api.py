@@ -334,7 +334,7 @@ SPECS: list[EndpointSpec] = [
         },
         related={"camera": lambda ward: new_camera(ward, "OTHEREDGE")},
         deletable=False,
-        view_roles=ALERT_ROLES,
+        view_roles=frozenset({"investigator", "admin"}),
         write_roles=frozenset({"operator", "admin"}),
     ),
     EndpointSpec(basename="facesighting", make=face_in, deletable=False, view_roles=frozenset({"investigator", "admin"})),

@@ -48,8 +48,9 @@ def stored_files(media: Path) -> list[Path]:
         ("tool.mp4", b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "ELF"),
         ("photos.jpg", b"PK\x03\x04" + b"\x00" * 200, "zip"),
         ("fake.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500, "cannot be read as video"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0garbage" + b"\x00" * 100, "cannot be read as an image"),
     ],
-    ids=["zero-byte", "html-as-mp4", "elf-as-mp4", "zip-as-jpg", "truncated-mp4"],
+    ids=["zero-byte", "html-as-mp4", "elf-as-mp4", "zip-as-jpg", "truncated-mp4", "jpeg-head-only"],
 )
 def test_bad_uploads_are_refused_and_nothing_is_kept(
     api: Any, ward_a: Any, case: Any, media: Path, english: Any, name: str, body: bytes, says: str

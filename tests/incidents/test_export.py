@@ -128,9 +128,23 @@ def test_export_then_verify_passes_everywhere(filled_case: Any, ward_a: Any, med
     assert files["clip"]["path"] in body
 
 
+def in_place(source: Path, dest: Path, name: str, changed: bytes) -> Path:
+    """A copy of the bundle with one member's bytes overwritten where they lie: the zip's CRC-32 goes stale."""
+    shutil.copy(source, dest)
+    with zipfile.ZipFile(dest) as bundle:
+        info = bundle.getinfo(name)
+    with open(dest, "r+b") as raw:
+        raw.seek(info.header_offset)
+        header = raw.read(30)
+        raw.seek(info.header_offset + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little"))
+        raw.write(changed)
+    return dest
+
+
+@pytest.mark.parametrize("how", ["rebuilt", "in place"])
 @pytest.mark.parametrize("target", ["clip", "snapshot", "manifest.json", "manifest.sig"])
 def test_one_changed_byte_is_found_and_named(
-    filled_case: Any, ward_a: Any, media: Path, keys: Any, tmp_path: Path, target: str
+    filled_case: Any, ward_a: Any, media: Path, keys: Any, tmp_path: Path, target: str, how: str
 ) -> None:
     path = bundle_path(export(filled_case, ward_a.users["investigator"]), media)
     with zipfile.ZipFile(path) as bundle:
@@ -142,7 +156,10 @@ def test_one_changed_byte_is_found_and_named(
     else:
         changed = flip(data)
     assert changed != data
-    bad = rewrite(path, tmp_path / "bad.zip", {name: changed})
+    if how == "rebuilt":
+        bad = rewrite(path, tmp_path / "bad.zip", {name: changed})
+    else:
+        bad = in_place(path, tmp_path / "bad.zip", name, changed)
     done = run_verifier(bad, "--fingerprint", keys.fingerprint)
     assert done.returncode == 1, done.stdout
     failing = [line for line in done.stdout.splitlines() if line.strip().startswith("FAIL")]

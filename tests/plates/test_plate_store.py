@@ -51,7 +51,8 @@ def test_post_one_read_by_code_or_id(api: Any, ward_a: WardWorld, settings: Any,
     assert row["text"] == "51F-123.45" and row["search_key"] == "51F12345" and row["plate"] == "5IF-I23.4S"
     assert row["ward"] == ward_a.ward.slug and row["camera_code"] == camera.code and row["origin"] == "edge"
     assert row["vehicle_class"] == "car" and row["client_id"] == "cam7-000001"
-    crop = client.get(row["crop"])
+    assert client.get(row["crop"]).status_code == 404  # operators send reads, investigators look at them
+    crop = api(ward_a.users["investigator"]).get(row["crop"])
     assert crop.status_code == 200 and b"".join(crop.streaming_content) == JPEG
     # By id, from an admin, without a client id or image.
     second = api(ward_a.users["admin"]).post(URL, read(camera, 2) | {"camera": camera.pk}, format="json")
@@ -64,7 +65,7 @@ def test_post_with_a_multipart_image(api: Any, ward_a: WardWorld, settings: Any,
     body = read(camera, 3) | {"image": SimpleUploadedFile("p.png", PNG, content_type="image/png")}
     response = api(ward_a.users["operator"]).post(URL, body, format="multipart")
     assert response.status_code == 201, response.json()
-    crop = api(ward_a.users["operator"]).get(response.json()["crop"])
+    crop = api(ward_a.users["investigator"]).get(response.json()["crop"])
     assert crop["Content-Type"] == "image/png" and b"".join(crop.streaming_content) == PNG
 
 
@@ -104,6 +105,8 @@ def test_post_a_batch_and_resend_it_harmlessly(api: Any, ward_a: WardWorld) -> N
         ({"image": "not base64!!"}, "image"),
         ({"image": base64.b64encode(JPEG + b"\x00" * 600_000).decode()}, "image"),  # too big
         ({"colour": "red"}, "colour"),
+        ({"plate": "hello world"}, "plate"),  # letters and digits, but no plate
+        ({"seen_at": "1900-01-01T00:00:00+07:00"}, "seen_at"),  # a camera clock never set
     ],
 )
 def test_bad_item_refuses_the_whole_batch(api: Any, ward_a: WardWorld, bad: dict[str, Any], field: str) -> None:
@@ -223,3 +226,27 @@ def test_retention_is_scheduled() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["plate-reads-retention"]
     app.loader.import_default_modules()
     assert entry["task"] == "analytics.plate_retention" and entry["task"] in app.tasks
+
+
+def test_plate_reads_are_for_investigators_and_admins_and_lists_are_audited(api: Any, ward_a: WardWorld) -> None:
+    """A list of reads shows who drove where: operators post reads but never list them (DESIGN.md §3)."""
+    from portal.models import AuditEntry
+
+    camera = new_camera(ward_a.ward, "EDGE")
+    assert api(ward_a.users["operator"]).post(URL, [read(camera, 0)], format="json").status_code == 201
+    for role in ("official", "operator"):
+        response = api(ward_a.users[role]).get(URL)
+        assert response.status_code == 200 and response.json()["count"] == 0, role
+    listed = api(ward_a.users["investigator"]).get(URL, {"camera": camera.pk})
+    assert listed.json()["count"] == 1
+    entry = AuditEntry.objects.get(action="plate_reads_listed", actor=ward_a.users["investigator"])
+    assert f"camera={camera.pk}" in entry.detail["query"]
+
+
+def test_one_client_id_twice_in_a_batch_is_refused(api: Any, ward_a: WardWorld, english: Any) -> None:
+    camera = new_camera(ward_a.ward, "EDGE")
+    batch = [read(camera, 0, client_id="edge-1"), read(camera, 1, client_id="edge-1")]
+    response = api(ward_a.users["operator"]).post(URL, batch, format="json")
+    assert response.status_code == 400
+    assert "same client_id" in response.json()["1"]["client_id"][0]
+    assert not PlateRead.objects.exists()
