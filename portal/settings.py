@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "analytics",
     "incidents",
     "watchlists",
+    "planning",
     "workers",
 ]
 
