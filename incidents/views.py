@@ -6,6 +6,7 @@ open and move them and see evidence and custody. Writes go through ``incidents.s
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -246,6 +247,20 @@ def verify_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/verify.html",
-        {"fingerprint": keys.fingerprint, "report": report, "error": error, "limit": limit},
+        {
+            "fingerprint": keys.fingerprint,
+            "report": report,
+            "exported_at": _parsed_time(report.created_at) if report is not None else None,
+            "error": error,
+            "limit": limit,
+        },
         status=status,
     )
+
+
+def _parsed_time(text: str) -> dt.datetime | None:
+    """The bundle's ISO time, to be shown in the ward's zone like every other time on the pages."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None

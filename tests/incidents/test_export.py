@@ -126,6 +126,8 @@ def test_export_then_verify_passes_everywhere(filled_case: Any, ward_a: Any, med
     body = result.content.decode()
     assert result.status_code == 200 and 'data-ok="true"' in body
     assert files["clip"]["path"] in body
+    exported = dt.datetime.fromisoformat(json.loads(zipfile.ZipFile(path).read("manifest.json"))["created_at"])
+    assert timezone.localtime(exported).strftime("%H:%M:%S %d/%m/%Y") in body  # the ward's time, not UTC
 
 
 def in_place(source: Path, dest: Path, name: str, changed: bytes) -> Path:
