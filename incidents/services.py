@@ -292,10 +292,9 @@ def record_custody(
     _lock_custody(case.pk)
     last = CustodyEntry.objects.filter(case_id=case.pk).order_by("-seq").values_list("seq", "hash").first()
     user, name = _actor_name(actor)
+    # No IP address here: the log travels with every export (redacted ones are for public release);
+    # the audit log, which stays in the portal, keeps where each request came from.
     detail = dict(detail or {})
-    ip = client_ip(request)
-    if ip:
-        detail.setdefault("ip", ip)
     entry = CustodyEntry(
         ward_id=case.ward_id,
         case=case,
