@@ -17,10 +17,10 @@ from tests.test_browser_ops import (  # noqa: F401  (fixtures)
     WAIT_S,
     browser,
     console_errors,
-    daphne,
     media,
     page,
     sign_in,
+    web,
 )
 from watchlists import services
 
@@ -46,7 +46,7 @@ def _hit_seen_in_b(ward_a: WardWorld, ward_b: WardWorld, city_user: Any) -> None
 
 def test_ops_room_and_wall_show_a_hit_seen_in_another_ward(
     transactional_db: Any,
-    daphne: str,  # noqa: F811
+    web: str,  # noqa: F811
     page: Any,  # noqa: F811
     ward_a: WardWorld,
     ward_b: WardWorld,
@@ -58,8 +58,8 @@ def test_ops_room_and_wall_show_a_hit_seen_in_another_ward(
     from analytics.models import Alert
 
     camera_in(ward_a.ward, code="A-1")
-    sign_in(page, daphne, ward_a.users["operator"])
-    page.get(f"{daphne}/ops/")
+    sign_in(page, web, ward_a.users["operator"])
+    page.get(f"{web}/ops/")
     wait = WebDriverWait(page, WAIT_S)
     wait.until(lambda d: d.find_element(By.ID, "ops-conn").get_attribute("data-state") == "live")
     _hit_seen_in_b(ward_a, ward_b, city_user)
@@ -78,7 +78,7 @@ def test_ops_room_and_wall_show_a_hit_seen_in_another_ward(
     assert "B-CAM" in item.text
     assert console_errors(page) == []
 
-    page.get(f"{daphne}/wall/")
+    page.get(f"{web}/wall/")
     wait.until(lambda d: d.find_element(By.ID, "wall-grid").get_attribute("data-ready") == "1")
     wait.until(lambda d: d.find_element(By.ID, "ops-conn").get_attribute("data-state") == "live")
     # Seen again in ward B: the grouped event (no camera of ward A) reaches the wall, which has no tile for it.
