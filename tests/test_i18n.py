@@ -8,7 +8,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["portal", "cameras", "analytics", "incidents", "watchlists", "workers", "templates", "static", "locale", "manage.py"]
+SOURCES = [
+    "portal",
+    "cameras",
+    "analytics",
+    "incidents",
+    "watchlists",
+    "planning",
+    "workers",
+    "templates",
+    "static",
+    "locale",
+    "manage.py",
+]
 
 
 def test_vietnamese_catalogue_is_complete(tmp_path: Path) -> None:
