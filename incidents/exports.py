@@ -348,7 +348,6 @@ def open_download(*, job: ExportJob, actor: Any, request: Any = None) -> Any:
             actor=actor,
             reason=job.reason,
             detail={"job": job.pk, "sha256": job.sha256},
-            request=request,
         )
         audit(
             action="case_export_downloaded",

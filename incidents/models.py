@@ -28,7 +28,6 @@ compares with its ``hash`` and checks that ``prev_hash`` equals the previous ent
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
@@ -37,17 +36,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# The hash rules live in the stand-alone verifier, so the portal and anyone checking a bundle use one definition.
+from incidents.verify import canonical_json
 from portal.models import WardOwned
 
-GENESIS_HASH = "0" * 64
 CASE_VIEW_ROLES = frozenset({"operator", "investigator", "admin"})
 CASE_CHANGE_ROLES = frozenset({"investigator", "admin"})
 EVIDENCE_ROLES = frozenset({"investigator", "admin"})
-
-
-def canonical_json(payload: dict[str, Any]) -> bytes:
-    """The bytes a custody hash is taken over (see the module docstring)."""
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Incident(WardOwned):

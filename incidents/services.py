@@ -10,7 +10,6 @@ finished. Every look at evidence (view, download, export) goes through :func:`re
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from cameras.models import Camera, RecordingSegment
 from incidents import media
-from incidents.models import GENESIS_HASH, CustodyEntry, Evidence, Incident, allocate_number
+from incidents.models import CustodyEntry, Evidence, Incident, allocate_number
+from incidents.verify import GENESIS_HASH, chain_breaks
 from portal.models import Membership
 from portal.services import audit, client_ip
 
@@ -286,7 +286,6 @@ def record_custody(
     evidence: Evidence | None = None,
     reason: str = "",
     detail: dict[str, Any] | None = None,
-    request: Any = None,
 ) -> CustodyEntry:
     """Append one entry to the case's custody chain (who, what, when, why). Never updated afterwards."""
     _lock_custody(case.pk)
@@ -323,18 +322,8 @@ def custody_log(case: Incident) -> list[dict[str, Any]]:
 
 
 def verify_chain(entries: Iterable[dict[str, Any]]) -> list[int]:
-    """The ``seq`` of every exported entry whose hash or link does not match (standard library only)."""
-    import json
-
-    broken: list[int] = []
-    prev = GENESIS_HASH
-    for row in entries:
-        payload = {k: v for k, v in row.items() if k != "hash"}
-        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if row.get("prev_hash") != prev or hashlib.sha256(blob).hexdigest() != row.get("hash"):
-            broken.append(row.get("seq", -1))
-        prev = row.get("hash", "")
-    return broken
+    """The ``seq`` of every exported entry whose hash, link or place does not match (the verifier's own check)."""
+    return list(dict.fromkeys(seq for seq, _problem in chain_breaks(list(entries))))
 
 
 def verify_custody(*, case: Incident | None = None) -> dict[int, list[CustodyEntry]]:
@@ -435,7 +424,7 @@ def _request(
         created_by=actor,
     )
     case.cameras.add(camera)
-    record_custody(case=case, evidence=evidence, action="requested", actor=actor, reason=reason, detail=detail, request=request)
+    record_custody(case=case, evidence=evidence, action="requested", actor=actor, reason=reason, detail=detail)
     audit(
         action="evidence_requested",
         actor=actor,
@@ -554,12 +543,10 @@ def add_upload(*, case: Incident, file: Any, actor: Any, note: str = "", reason:
         detail={"sha256": stored.sha256, "size": stored.size, "content_type": stored.content_type},
         ip=client_ip(request),
     )
-    return _mark_ready(evidence, stored, actor=actor, reason=reason, request=request)
+    return _mark_ready(evidence, stored, actor=actor, reason=reason)
 
 
-def _mark_ready(
-    evidence: Evidence, stored: media.Stored, *, actor: Any, reason: str = "", request: Any = None, **extra: Any
-) -> Evidence:
+def _mark_ready(evidence: Evidence, stored: media.Stored, *, actor: Any, reason: str = "", **extra: Any) -> Evidence:
     evidence.file.name = stored.name
     evidence.sha256 = stored.sha256
     evidence.size = stored.size
@@ -573,9 +560,7 @@ def _mark_ready(
     detail: dict[str, Any] = {"sha256": stored.sha256, "size": stored.size, "content_type": stored.content_type}
     if evidence.true_start and evidence.true_end:
         detail |= {"true_start": evidence.true_start.isoformat(), "true_end": evidence.true_end.isoformat()}
-    record_custody(
-        case=evidence.case, evidence=evidence, action="intake", actor=actor, reason=reason, detail=detail, request=request
-    )
+    record_custody(case=evidence.case, evidence=evidence, action="intake", actor=actor, reason=reason, detail=detail)
     return evidence
 
 
@@ -671,7 +656,7 @@ def view_evidence(*, evidence: Evidence, actor: Any, reason: str = "", request: 
     if action == "download" and not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why you download this evidence.")]})
     with transaction.atomic():
-        record_custody(case=evidence.case, evidence=evidence, action=action, actor=actor, reason=reason, request=request)
+        record_custody(case=evidence.case, evidence=evidence, action=action, actor=actor, reason=reason)
         audit(
             action=f"evidence_{action}",
             actor=actor,
@@ -728,7 +713,5 @@ def release_hold(*, case: Incident, actor: Any, reason: str, request: Any = None
         detail={"segments": released},
         ip=client_ip(request),
     )
-    record_custody(
-        case=case, action="hold_released", actor=actor, reason=reason, detail={"segments_unlocked": released}, request=request
-    )
+    record_custody(case=case, action="hold_released", actor=actor, reason=reason, detail={"segments_unlocked": released})
     return released

@@ -79,24 +79,29 @@ def public_key_fingerprint(pem: bytes) -> str:
     return fingerprint(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
-def custody_problems(entries: Sequence[dict[str, Any]]) -> list[str]:
-    """What is wrong with a custody chain as exported: one line per broken entry (empty when intact)."""
-    problems: list[str] = []
+def chain_breaks(entries: Sequence[Any]) -> list[tuple[Any, str]]:
+    """Each broken entry of a custody chain as exported: (its ``seq``, what is wrong); empty when intact."""
+    breaks: list[tuple[Any, str]] = []
     previous = GENESIS_HASH
     for position, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
-            problems.append(f"custody entry {position}: not an object")
+            breaks.append((position, "not an object"))
             continue
+        seq = entry.get("seq", position)
         payload = {k: v for k, v in entry.items() if k != "hash"}
-        label = f"custody entry {entry.get('seq', position)}"
         if hashlib.sha256(canonical_json(payload)).hexdigest() != entry.get("hash"):
-            problems.append(f"{label}: its hash does not match its content (edited)")
+            breaks.append((seq, "its hash does not match its content (edited)"))
         if entry.get("prev_hash") != previous:
-            problems.append(f"{label}: not chained to the entry before it (removed, reordered or inserted)")
+            breaks.append((seq, "not chained to the entry before it (removed, reordered or inserted)"))
         if entry.get("seq") != position:
-            problems.append(f"{label}: out of sequence (expected {position})")
+            breaks.append((seq, f"out of sequence (expected {position})"))
         previous = str(entry.get("hash", ""))
-    return problems
+    return breaks
+
+
+def custody_problems(entries: Sequence[Any]) -> list[str]:
+    """What is wrong with a custody chain as exported: one line per problem (empty when intact)."""
+    return [f"custody entry {seq}: {problem}" for seq, problem in chain_breaks(entries)]
 
 
 @dataclass
